@@ -1,0 +1,360 @@
+"""Headless GAN Studio: ``python -m studio COMMAND ...`` (also the ``gan-studio`` script).
+
+    new PROJECT --preset NAME [--dataset SPEC]   a project folder from a preset
+    train PROJECT [--epochs N] [--device D]      a new run, with a progress line
+    resume PATH [--epochs N]                     continue a project's latest run (or a run / checkpoint)
+    sample CHECKPOINT --out PNG                  a grid of samples for chosen conditions
+    info PATH                                    what a project, run or checkpoint holds
+    presets                                      the presets and what they are for
+
+Every error caused by input prints one line naming the file and the problem
+and exits non-zero; Ctrl-C during training finishes the step, writes a
+checkpoint and exits cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from studio.errors import StudioError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gan-studio",
+        description="Train and explore DCGAN, conditional GAN and ACGAN models without the window.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("new", help="create a project folder from a preset")
+    p.add_argument("project", help="folder to create")
+    p.add_argument("--preset", default="tiny-demo", help="preset name (see 'presets'); default tiny-demo")
+    p.add_argument("--dataset", help="dataset spec overriding the preset's, e.g. builtin:shapes or folder:PATH")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one setting")
+
+    for name, text in (("train", "start a new run of a project"), ("resume", "continue an interrupted run")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("project", help="project folder" + (", run folder or checkpoint" if name == "resume" else ""))
+        p.add_argument("--epochs", type=int, help="train until this many epochs in total")
+        p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+        p.add_argument("--max-steps", type=int, help=argparse.SUPPRESS)
+        p.add_argument("--quiet", action="store_true", help="no progress bar, only a line per epoch")
+        if name == "train":
+            p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one setting")
+
+    p = sub.add_parser("sample", help="write a grid of samples from a checkpoint")
+    p.add_argument("checkpoint", help="a checkpoint file (.pt)")
+    p.add_argument("--out", required=True, help="PNG file to write")
+    p.add_argument("--ema", action="store_true", help="use the EMA generator stored in the checkpoint")
+    p.add_argument("--condition", action="append", default=[], metavar="TEXT",
+                   help="one row per condition, e.g. 'red hair, blue eyes', '3', or 'red cube, gray sphere'")
+    p.add_argument("--rows", help="multi-attribute: attribute down the rows (default: the first)")
+    p.add_argument("--cols", help="multi-attribute: attribute across the columns (default: the second)")
+    p.add_argument("--fix", action="append", default=[], metavar="VALUE ATTRIBUTE",
+                   help="multi-attribute: fix one attribute, e.g. --fix 'blue eyes', and vary --cols")
+    p.add_argument("--n", type=int, default=8, help="samples per condition (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("--scale", type=int, default=1, help="enlarge the grid this many times")
+    p.add_argument("--no-captions", action="store_true", help="leave out row and column captions")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+
+    p = sub.add_parser("info", help="describe a project, run or checkpoint")
+    p.add_argument("path")
+
+    sub.add_parser("presets", help="list the presets")
+    return parser
+
+
+# --- helpers -------------------------------------------------------------------
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _apply_overrides(config, assignments: list[str]):
+    import json
+
+    from studio.errors import ConfigError
+
+    changes = {}
+    for item in assignments:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        key, raw = item.split("=", 1)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        changes[key.strip()] = value
+    return config.replace(**changes) if changes else config
+
+
+def _progress_reporter(quiet: bool):
+    """An event callback that draws a tqdm bar: epoch, step, images/s, ETA."""
+    from tqdm import tqdm
+
+    from studio.core.events import CheckpointSaved, EpochEnd, RunError, RunPaused, RunStarted, StepMetrics
+
+    state: dict = {"bar": None}
+
+    def on_event(event) -> None:
+        bar = state["bar"]
+        if isinstance(event, RunStarted):
+            total = event.epochs * event.steps_per_epoch
+            print(
+                f"run {event.run_dir}\n  device {event.device}, precision {event.precision}, "
+                f"G {event.g_parameters:,} / D {event.d_parameters:,} parameters, "
+                f"{event.steps_per_epoch} steps of {event.batch_size} per epoch",
+                flush=True,
+            )
+            if not quiet:
+                state["bar"] = tqdm(total=total, initial=event.start_step, unit="step", dynamic_ncols=True,
+                                    smoothing=0.1, file=sys.stderr)
+                state["batch"] = event.batch_size
+                state["epochs"] = event.epochs
+        elif isinstance(event, StepMetrics) and bar is not None:
+            bar.update(event.step - bar.n)
+            v = event.values
+            figures = f"D {v['d_loss']:.3f} G {v['g_loss']:.3f}" if v["g_loss"] is not None else ""
+            bar.set_description(f"epoch {event.epoch}/{state['epochs']}", refresh=False)
+            bar.set_postfix_str(f"{figures} {event.images_per_second:.0f} img/s", refresh=True)
+        elif isinstance(event, EpochEnd):
+            m = event.means
+            line = (
+                f"epoch {event.epoch}: D {m['d_loss']:.3f}  G {m['g_loss'] or 0:.3f}  D(x) {m['d_x']:.2f}  "
+                f"D(G(z)) {m['d_g_z1']:.2f}/{m['d_g_z2'] or 0:.2f}"
+            )
+            if m["aux_acc_real"] is not None:
+                line += f"  aux acc {m['aux_acc_real']:.2f}/{m['aux_acc_fake']:.2f}"
+            line += f"  {event.images_per_second:.0f} img/s  {event.seconds:.0f} s -> {event.sample_path}"
+            (bar.write if bar is not None else print)(line)
+        elif isinstance(event, CheckpointSaved) and quiet:
+            print(f"checkpoint {event.path}", flush=True)
+        elif isinstance(event, RunPaused) and bar is not None:
+            bar.write("paused")
+        elif isinstance(event, RunError):
+            if bar is not None:
+                bar.close()
+                state["bar"] = None
+
+    def close() -> None:
+        if state["bar"] is not None:
+            state["bar"].close()
+
+    on_event.close = close  # type: ignore[attr-defined]
+    return on_event
+
+
+def _train(config, run, resume_from, args) -> int:
+    from studio.core.trainer import Trainer
+    from studio.data.dataset import load_dataset
+
+    def data_progress(message: str, fraction: float) -> None:
+        if fraction == 0.0 or fraction == 1.0:
+            print(message, flush=True)
+
+    dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size, data_progress)
+    reporter = _progress_reporter(args.quiet)
+    trainer = Trainer(config, dataset, run, on_event=reporter, resume_from=resume_from, max_steps=args.max_steps)
+
+    interrupts = {"n": 0}
+
+    def on_sigint(signum, frame) -> None:
+        interrupts["n"] += 1
+        if interrupts["n"] == 1:
+            print("\nstopping after this step and writing a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+            trainer.request_stop()
+        else:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        result = trainer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        reporter.close()
+    if result.reason == "error":
+        return _fail(result.message)
+    latest = run.latest_checkpoint()
+    where = f"; latest checkpoint {latest.path}" if latest else ""
+    if result.reason == "stopped":
+        print(f"stopped at epoch {result.epoch}, step {result.step}{where}")
+        return EXIT_INTERRUPTED if interrupts["n"] else 0
+    print(f"done: {result.epoch} epochs, {result.step} steps{where}")
+    return 0
+
+
+# --- commands ----------------------------------------------------------------------
+
+
+def cmd_new(args) -> int:
+    from studio.data.dataset import dataset_space, parse_spec
+    from studio.presets import load_preset
+    from studio.project import Project
+
+    preset = load_preset(args.preset)
+    config = preset.config
+    if args.dataset:
+        parse_spec(args.dataset)
+        config = config.replace(dataset=args.dataset)
+    config = _apply_overrides(config, args.set)
+    config.check_against(dataset_space(config.dataset), source=f"preset {args.preset}")
+    project = Project.create(args.project, config, preset=args.preset)
+    print(f"created {project.file} from preset {args.preset} ({config.family} on {config.dataset})")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from studio.core.rundir import RunDirectory
+    from studio.project import Project
+
+    project = Project.load(args.project)
+    config = _apply_overrides(project.config, args.set)
+    changes = {k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None}
+    config = config.replace(**changes) if changes else config
+    run = RunDirectory.create(project.runs_dir, config)
+    return _train(config, run, None, args)
+
+
+def _resolve_resume(path: Path):
+    """(run directory, checkpoint) for a project folder, run folder or checkpoint file."""
+    from studio.core.rundir import RunDirectory
+    from studio.project import PROJECT_FILE, Project
+
+    if path.is_file() and path.suffix == ".pt":
+        return RunDirectory(path.parent.parent), path
+    if (path / PROJECT_FILE).is_file():
+        run = Project.load(path).latest_run()
+        if run is None:
+            raise StudioError(f"{path}: this project has no runs yet; use 'train'")
+    else:
+        run = RunDirectory(path)
+        if not run.exists():
+            raise StudioError(f"{path}: not a project, run folder or checkpoint")
+    latest = run.latest_checkpoint()
+    if latest is None:
+        raise StudioError(f"{run.path}: this run has no checkpoint to resume from")
+    return run, latest.path
+
+
+def cmd_resume(args) -> int:
+    run, checkpoint = _resolve_resume(Path(args.project).expanduser())
+    config = run.read_config()
+    changes = {k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None}
+    config = config.replace(**changes) if changes else config
+    print(f"resuming from {checkpoint}")
+    return _train(config, run, checkpoint, args)
+
+
+def cmd_sample(args) -> int:
+    import torch
+
+    from studio.core.atomic import atomic_save_image
+    from studio.core.checkpoint import generator_from_checkpoint
+    from studio.core.sampling import captioned_grid, generate_grid, grid_from_request, grid_noise, to_uint8_grid
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise StudioError(f"{out}: already exists; pass --force to overwrite it")
+    if args.n < 1 or args.scale < 1:
+        raise StudioError("--n and --scale must be at least 1")
+    g, space, config = generator_from_checkpoint(args.checkpoint, "ema" if args.ema else "g")
+    grid = grid_from_request(space, args.condition, args.rows, args.cols, args.fix, args.n)
+    z = grid_noise(grid, config.nz, args.seed)
+    with torch.no_grad():
+        mosaic = to_uint8_grid(generate_grid(g, space, grid, z), grid.cols)
+    if args.no_captions:
+        from PIL import Image
+
+        image = Image.fromarray(mosaic)
+        if args.scale > 1:
+            image = image.resize((image.width * args.scale, image.height * args.scale), Image.NEAREST)
+    else:
+        image = captioned_grid(mosaic, grid.rows, grid.cols, grid.row_captions, grid.col_captions, args.scale)
+    atomic_save_image(image, out)
+    print(f"wrote {out} ({grid.rows} x {grid.cols} samples, {image.width}x{image.height} px)")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from studio.core.checkpoint import checkpoint_config, load_checkpoint
+    from studio.core.rundir import RunDirectory
+    from studio.project import PROJECT_FILE, Project
+
+    path = Path(args.path).expanduser()
+    if path.is_file() and path.suffix == ".pt":
+        state = load_checkpoint(path)
+        config, space = checkpoint_config(state, path)
+        print(f"checkpoint {path}")
+        print(f"  epoch {state['epoch']} (step {state['step']}, {state.get('epoch_step', 0)} steps into the next)")
+        print(f"  {config.family} on {config.dataset}, {config.image_size} px, condition {space.describe()}")
+        print(f"  EMA of G: {'yes' if state.get('ema') else 'no'}; saved {state.get('saved_at', '?')}")
+        return 0
+    if (path / PROJECT_FILE).is_file() or path.name == PROJECT_FILE:
+        project = Project.load(path)
+        c = project.config
+        print(f"project {project.folder} ({project.name}), preset {project.preset or '-'}")
+        print(f"  {c.family} on {c.dataset}, {c.image_size} px, {c.epochs} epochs of batch {c.batch_size}")
+        for run in project.runs():
+            latest = run.latest_checkpoint()
+            print(f"  run {run.run_id}: {latest.epoch if latest else 0} epochs checkpointed")
+        return 0
+    run = RunDirectory(path)
+    if run.exists():
+        config = run.read_config()
+        print(f"run {run.path}: {config.family} on {config.dataset}")
+        for ck in run.checkpoints():
+            print(f"  {ck.path.name}")
+        print(f"  {len(run.samples())} sample grids, {len(run.read_metrics())} metric rows")
+        return 0
+    raise StudioError(f"{path}: not a project, run folder or checkpoint")
+
+
+def cmd_presets(args) -> int:
+    from studio.presets import list_presets
+
+    for preset in list_presets():
+        c = preset.config
+        print(f"{preset.name:26s} {c.family:16s} {c.dataset:16s} {c.image_size:3d}px  {preset.title}")
+    return 0
+
+
+COMMANDS = {
+    "new": cmd_new,
+    "train": cmd_train,
+    "resume": cmd_resume,
+    "sample": cmd_sample,
+    "info": cmd_info,
+    "presets": cmd_presets,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        return COMMANDS[args.command](args)
+    except StudioError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        print(f"\naborted after {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        name = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{name}{exc.strerror or exc}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Atomic file writes: a temporary file beside the target, fsync, then rename.
+
+A crash or an exception in the middle of a save leaves the previous file
+untouched and no half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator
+
+__all__ = [
+    "atomic_open",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "atomic_write_json",
+    "atomic_torch_save",
+    "atomic_save_image",
+]
+
+
+@contextmanager
+def atomic_open(path: str | os.PathLike, overwrite: bool = True) -> Iterator[IO[bytes]]:
+    """Yield a binary file; on clean exit it replaces ``path`` in one rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not overwrite and path.exists():
+        raise FileExistsError(f"{path} already exists; not overwriting it")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        if not overwrite:
+            # link() fails if the target appeared meanwhile: never clobber.
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = True) -> None:
+    with atomic_open(path, overwrite) as f:
+        f.write(data)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str, overwrite: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), overwrite)
+
+
+def atomic_write_json(path: str | os.PathLike, data, overwrite: bool = True) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n", overwrite)
+
+
+def atomic_torch_save(obj, path: str | os.PathLike, overwrite: bool = True) -> None:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    atomic_write_bytes(path, buffer.getvalue(), overwrite)
+
+
+def atomic_save_image(image, path: str | os.PathLike, format: str | None = None, overwrite: bool = True, **params) -> None:
+    """Save a PIL image atomically; the format follows the extension unless given."""
+    path = Path(path)
+    fmt = format or {".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}.get(path.suffix.lower(), "PNG")
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **params)
+    atomic_write_bytes(path, buffer.getvalue(), overwrite)

@@ -1,0 +1,216 @@
+"""The training configuration: one typed dataclass, plain data in and out.
+
+A preset is a saved ``TrainConfig``; a project holds one; a run freezes a copy
+in its ``config.json``; a checkpoint carries it too.  Every field has a
+default and a help text (the window shows it as a tooltip, the CLI in
+``info``), and :meth:`TrainConfig.validate` refuses impossible combinations
+with a message a user can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
+
+from studio.errors import ConfigError
+
+__all__ = ["TrainConfig", "FAMILIES", "LOSSES", "PRECISIONS", "field_help"]
+
+FAMILIES = ("dcgan", "cgan-concat", "cgan-projection", "acgan")
+LOSSES = ("bce", "hinge", "wgan-gp")
+PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+IMAGE_SIZES = (32, 64, 128)
+
+
+def _f(default: Any, help: str, **extra: Any):
+    """A dataclass field carrying its help text (and optional bounds) as metadata."""
+    meta = {"help": help, **extra}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class TrainConfig:
+    # --- data -------------------------------------------------------------
+    dataset: str = _f("builtin:faces", "Dataset spec: builtin:faces, builtin:shapes, builtin:digits or folder:PATH.")
+    dataset_size: int = _f(
+        0, "Images to draw for a built-in set (0 = its default, 12,000). Ignored for folders.", min=0, max=1_000_000
+    )
+    image_size: int = _f(64, "Side of the square images the GAN makes: 32, 64 or 128 px.", choices=IMAGE_SIZES)
+    channels: int = _f(3, "Colour channels: 3 for RGB, 1 for grey.", choices=(1, 3))
+
+    # --- model ------------------------------------------------------------
+    family: str = _f(
+        "acgan",
+        "dcgan: unconditional. cgan-concat: condition concatenated in D. "
+        "cgan-projection: projection discriminator. acgan: D also classifies the condition.",
+        choices=FAMILIES,
+    )
+    nz: int = _f(100, "Length of the noise vector z. Typical 64-128.", min=1, max=1024)
+    ngf: int = _f(64, "Generator width (feature maps in its last layer). Typical 32-128.", min=1, max=1024)
+    ndf: int = _f(64, "Discriminator width (feature maps in its first layer). Typical 32-128.", min=1, max=1024)
+    g_input: str = _f(
+        "conv",
+        "How z reaches the 4x4 feature map: conv (DCGAN transposed conv) or linear (dense layer, then reshape).",
+        choices=("conv", "linear"),
+    )
+    g_conditioning: str = _f(
+        "concat",
+        "How G receives the condition: concat (embedding concatenated to z) or multiply (label embedding times z).",
+        choices=("concat", "multiply"),
+    )
+    g_embed: int = _f(
+        0, "Width of G's condition embedding before concatenation (0 = the raw encoding).", min=0, max=4096
+    )
+    g_activation: str = _f(
+        "relu", "Activation in G: relu (DCGAN) or leaky (LeakyReLU 0.2).", choices=("relu", "leaky")
+    )
+    d_head: str = _f(
+        "conv",
+        "D's real/fake head: conv (DCGAN 4x4 convolution) or mlp (flatten, dense 512, dense 1).",
+        choices=("conv", "mlp"),
+    )
+    d_embed: int = _f(
+        256, "Width of the condition embedding tiled next to D's 4x4 features (cgan-concat).", min=1, max=4096
+    )
+    d_dropout: float = _f(0.0, "Dropout after each D block. 0 disables; 0.25-0.5 in some recipes.", min=0.0, max=0.9)
+    d_batchnorm: bool = _f(True, "BatchNorm in D's hidden blocks (DCGAN). Off with WGAN-GP.")
+    d_spectral_norm: bool = _f(False, "Spectral normalisation of every D layer (stabilises training).")
+
+    # --- loss -------------------------------------------------------------
+    loss: str = _f("bce", "Adversarial loss: bce (original GAN), hinge, or wgan-gp.", choices=LOSSES)
+    aux_weight: float = _f(
+        1.0, "Weight of the auxiliary classification loss (ACGAN). Recipes used 1, 24 and 100.", min=0.0, max=1e4
+    )
+    label_smoothing: float = _f(
+        0.0, "One-sided label smoothing: D's target for real images is 1 - this. Typical 0.1.", min=0.0, max=0.5
+    )
+    label_noise: float = _f(
+        0.0,
+        "Soft, noisy targets: real drawn from [1-s-noise, 1-s], fake from [0, noise]. The i-CLEVR recipe used 0.3.",
+        min=0.0,
+        max=0.5,
+    )
+    label_flip: float = _f(
+        0.0, "Probability of swapping real and fake targets for a D step. The i-CLEVR recipe used 0.1.", min=0.0, max=0.5
+    )
+    gp_weight: float = _f(10.0, "Gradient penalty weight for wgan-gp.", min=0.0, max=1e3)
+    d_steps: int = _f(1, "D updates per iteration.", min=1, max=20)
+    g_steps: int = _f(1, "G updates per iteration (the i-CLEVR recipe used several).", min=1, max=20)
+
+    # --- optimisation -----------------------------------------------------
+    batch_size: int = _f(64, "Images per step. Typical 32-128.", min=2, max=4096)
+    epochs: int = _f(25, "Passes over the dataset.", min=1, max=100_000)
+    g_lr: float = _f(2e-4, "Adam learning rate of G. DCGAN: 2e-4.", min=1e-7, max=1.0)
+    d_lr: float = _f(2e-4, "Adam learning rate of D. DCGAN: 2e-4.", min=1e-7, max=1.0)
+    g_betas: list = _f([0.5, 0.999], "Adam betas of G. DCGAN: 0.5, 0.999.")
+    d_betas: list = _f([0.5, 0.999], "Adam betas of D. DCGAN: 0.5, 0.999.")
+    lr_step_epochs: int = _f(0, "Multiply both learning rates by lr_gamma every this many epochs (0 = constant).", min=0)
+    lr_gamma: float = _f(0.8, "Factor of the step LR schedule. The faces recipe: 0.8 every 10 epochs.", min=0.01, max=1.0)
+    ema: bool = _f(False, "Keep an exponential moving average of G's weights (often sharper samples).")
+    ema_decay: float = _f(0.999, "EMA decay per step. Typical 0.99-0.9999.", min=0.0, max=0.999999)
+
+    # --- run --------------------------------------------------------------
+    seed: int = _f(0, "Random seed: the same seed on CPU repeats a run exactly.", min=0, max=2**31 - 1)
+    device: str = _f("auto", "auto (CUDA when present), cpu, cuda, or cuda:N.")
+    precision: str = _f(
+        "auto",
+        "auto: bfloat16/float16 autocast where the hardware is fast at it; float32 turns it off.",
+        choices=PRECISIONS,
+    )
+    log_every: int = _f(10, "Report step figures every this many steps.", min=1, max=100_000)
+    checkpoint_every: int = _f(1, "Write a checkpoint every this many epochs (the last epoch always).", min=1)
+    sample_grid_max: int = _f(64, "Most images in the per-epoch sample grid.", min=1, max=400)
+
+    # ----------------------------------------------------------------------
+    @property
+    def conditional(self) -> bool:
+        return self.family != "dcgan"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "config") -> "TrainConfig":
+        """Build from plain data; unknown keys and wrong types are refused by name."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected an object of settings, got {type(data).__name__}")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ConfigError(f"{source}: unknown setting(s) {', '.join(unknown)}")
+        values = {}
+        for name, value in data.items():
+            values[name] = _coerce(known[name], value, source)
+        cfg = cls(**values)
+        cfg.validate(source)
+        return cfg
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        data = self.to_dict()
+        data.update(changes)
+        return TrainConfig.from_dict(data)
+
+    def validate(self, source: str = "config") -> None:
+        """Refuse values out of range and combinations that cannot train."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            meta = f.metadata
+            if "choices" in meta and value not in meta["choices"]:
+                choices = ", ".join(str(c) for c in meta["choices"])
+                raise ConfigError(f"{source}: {f.name} is {value!r}; choose one of {choices}")
+            if "min" in meta and value < meta["min"]:
+                raise ConfigError(f"{source}: {f.name} is {value}; it must be at least {meta['min']}")
+            if "max" in meta and value > meta["max"]:
+                raise ConfigError(f"{source}: {f.name} is {value}; it must be at most {meta['max']}")
+        for name in ("g_betas", "d_betas"):
+            betas = getattr(self, name)
+            if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+                raise ConfigError(f"{source}: {name} must be two numbers in [0, 1), got {betas}")
+        if self.loss == "wgan-gp" and self.d_batchnorm:
+            raise ConfigError(
+                f"{source}: wgan-gp penalises per-sample gradients, which BatchNorm in D mixes across the batch; "
+                "turn d_batchnorm off"
+            )
+        if self.g_conditioning == "multiply" and self.g_embed not in (0, self.nz):
+            raise ConfigError(f"{source}: g_conditioning 'multiply' embeds the label to nz; set g_embed to 0")
+        if not (self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda")):
+            raise ConfigError(f"{source}: device is {self.device!r}; use auto, cpu, cuda or cuda:N")
+
+    def check_against(self, space, source: str = "config") -> None:
+        """Refuse a family that needs a condition on an unlabelled dataset."""
+        if self.conditional and not space.is_conditional:
+            raise ConfigError(
+                f"{source}: family '{self.family}' needs a labelled dataset, and {self.dataset} has no labels; "
+                "choose dcgan"
+            )
+
+
+def _coerce(f, value: Any, source: str) -> Any:
+    """Accept JSON-ish values (ints for floats, lists for tuples) and refuse others by name."""
+    default = f.default if f.default is not MISSING else f.default_factory()
+    expected = type(default)
+    if expected is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{source}: {f.name} must be true or false, got {value!r}")
+        return value
+    if expected is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if expected is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if expected is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if expected is list and isinstance(value, (list, tuple)):
+        return [float(v) for v in value]
+    if expected is str and isinstance(value, str):
+        return value
+    raise ConfigError(f"{source}: {f.name} must be a {expected.__name__}, got {value!r}")
+
+
+def field_help(name: str) -> str:
+    """The help text of one setting (tooltips, CLI)."""
+    for f in fields(TrainConfig):
+        if f.name == name:
+            return f.metadata.get("help", "")
+    raise KeyError(name)

@@ -1,0 +1,95 @@
+"""The DCGAN convolution discriminator with pluggable conditioning.
+
+Blocks of (Conv 4x4 stride 2, [BN], LeakyReLU 0.2, [dropout]) bring the image
+down to 4x4 features; then a real/fake head and, by family:
+
+* dcgan            -- nothing else
+* cgan-concat      -- the condition, embedded and tiled 4x4, is concatenated to
+                      the features and mixed by a 1x1 convolution (anime recipe)
+* cgan-projection  -- adds <embed(c), sum of features> to the logit (Miyato & Koyama)
+* acgan            -- an auxiliary classifier head over the features; the
+                      condition space decides softmax, per-attribute softmax
+                      or sigmoid
+
+Outputs are logits; the losses apply the sigmoid where they need it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from studio.core.conditions import ConditionSpace
+from studio.core.config import TrainConfig
+
+
+class Discriminator(nn.Module):
+    def __init__(self, config: TrainConfig, space: ConditionSpace):
+        super().__init__()
+        sn = spectral_norm if config.d_spectral_norm else (lambda m: m)
+        cond_dim = space.dim if config.conditional else 0
+        self.mode = {"cgan-concat": "concat", "cgan-projection": "projection", "acgan": "aux"}.get(
+            config.family, "none"
+        )
+        if not cond_dim:
+            self.mode = "none"
+
+        def block(cin: int, cout: int, norm: bool, bias: bool) -> list[nn.Module]:
+            layers: list[nn.Module] = [sn(nn.Conv2d(cin, cout, 4, 2, 1, bias=bias))]
+            if norm:
+                layers.append(nn.BatchNorm2d(cout))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            if config.d_dropout > 0:
+                layers.append(nn.Dropout(config.d_dropout))
+            return layers
+
+        downs = int(math.log2(config.image_size)) - 2
+        # DCGAN's first convolution has neither BatchNorm nor bias.
+        layers = block(config.channels, config.ndf, norm=False, bias=False)
+        channels = config.ndf
+        for _ in range(downs - 1):
+            layers += block(channels, channels * 2, norm=config.d_batchnorm, bias=not config.d_batchnorm)
+            channels *= 2
+        self.features = nn.Sequential(*layers)
+        self.feature_channels = channels
+
+        if self.mode == "concat":
+            self.cond_embed = nn.Sequential(sn(nn.Linear(cond_dim, config.d_embed)), nn.LeakyReLU(0.2, inplace=True))
+            mix: list[nn.Module] = [sn(nn.Conv2d(channels + config.d_embed, channels, 1, bias=not config.d_batchnorm))]
+            if config.d_batchnorm:
+                mix.append(nn.BatchNorm2d(channels))
+            self.mix = nn.Sequential(*mix, nn.LeakyReLU(0.2, inplace=True))
+        elif self.mode == "projection":
+            self.projection = sn(nn.Linear(cond_dim, channels, bias=False))
+
+        self.head = self._head(config, sn, channels, 1)
+        self.aux_head = self._head(config, sn, channels, space.aux_dim) if self.mode == "aux" else None
+
+    @staticmethod
+    def _head(config: TrainConfig, sn, channels: int, outputs: int) -> nn.Module:
+        if config.d_head == "conv" and outputs == 1:
+            return nn.Sequential(sn(nn.Conv2d(channels, 1, 4, 1, 0, bias=False)), nn.Flatten())
+        if config.d_head == "conv":
+            return nn.Sequential(nn.Flatten(), sn(nn.Linear(channels * 16, outputs)))
+        return nn.Sequential(
+            nn.Flatten(),
+            sn(nn.Linear(channels * 16, 512)),
+            nn.LeakyReLU(0.2, inplace=True),
+            sn(nn.Linear(512, outputs)),
+        )
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = self.features(x)
+        if self.mode == "concat":
+            c = self.cond_embed(cond).to(h.dtype)
+            c = c[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3])
+            h = self.mix(torch.cat([h, c], dim=1))
+        logit = self.head(h).flatten()
+        if self.mode == "projection":
+            pooled = h.sum(dim=(2, 3))
+            logit = logit + (self.projection(cond).to(pooled.dtype) * pooled).sum(1)
+        aux = self.aux_head(h) if self.aux_head is not None else None
+        return logit, aux

@@ -1,0 +1,147 @@
+"""Sample grids: fixed noise, conditions laid out by a ConditionGrid, uint8 images.
+
+Everything here returns plain numpy uint8 arrays (H, W, C) so grids cross
+thread boundaries and reach Pillow or Qt without torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+from torchvision.utils import make_grid
+
+from studio.core.conditions import ConditionGrid, ConditionSpace, MultiAttribute
+from studio.errors import ConfigError
+
+__all__ = [
+    "grid_noise",
+    "grid_from_request",
+    "generate_grid",
+    "to_uint8_grid",
+    "captioned_grid",
+    "GRID_PADDING",
+]
+
+GRID_PADDING = 2
+
+
+def grid_noise(grid: ConditionGrid, nz: int, seed: int) -> torch.Tensor:
+    """One z per cell, row or column of ``grid`` (its noise_layout), from ``seed``."""
+    g = torch.Generator().manual_seed(seed)
+    if grid.noise_layout == "row":
+        z = torch.randn(grid.rows, nz, generator=g).repeat_interleave(grid.cols, dim=0)
+    elif grid.noise_layout == "column":
+        z = torch.randn(grid.cols, nz, generator=g).repeat(grid.rows, 1)
+    else:
+        z = torch.randn(grid.rows * grid.cols, nz, generator=g)
+    return z
+
+
+def grid_from_request(
+    space: ConditionSpace,
+    conditions: list[str],
+    rows: str | None = None,
+    cols: str | None = None,
+    fix: list[str] | None = None,
+    n: int = 8,
+) -> ConditionGrid:
+    """The grid a user asked for in words.
+
+    * ``conditions``: one row per condition text, ``n`` noise samples across;
+    * multi-attribute with ``fix`` (e.g. 'blue eyes'): ``n`` rows, all values of
+      the ``cols`` attribute across, the fixed values held;
+    * multi-attribute otherwise: the full ``rows`` x ``cols`` table;
+    * no conditions: the space's random or default layout.
+    """
+    if conditions:
+        labels = torch.stack([space.parse(text) for text in conditions])
+        grid_labels = labels.repeat_interleave(n, dim=0)
+        return ConditionGrid(grid_labels, len(conditions), n, [space.caption(l) for l in labels], [], "column")
+    if isinstance(space, MultiAttribute):
+        names = [a for a, _ in space.attributes]
+        row_attr = space.attribute_index(rows) if rows else 0
+        col_attr = space.attribute_index(cols) if cols else (1 if len(names) > 1 and row_attr != 1 else 0)
+        if fix:
+            chosen: dict[int, int] = {}
+            for text in fix:
+                chosen.update(space.parse_partial(text))
+            if col_attr in chosen:
+                raise ConfigError(f"--fix holds {names[col_attr]}, the attribute that should vary across columns")
+            fixed = [chosen.get(i, 0) for i in range(len(names))]
+            return space.vary(col_attr, fixed, samples=n)
+        return space.table(row_attr, col_attr)
+    if rows or cols or fix:
+        raise ConfigError(f"--rows, --cols and --fix apply to multi-attribute spaces, not {space.describe()}")
+    if not space.is_conditional:
+        side = max(1, n)
+        return ConditionGrid(torch.zeros(side * side, 0), side, side)
+    grid = space.default_grid(max(space.dim, 1) * n)
+    if grid.cols != n and grid.noise_layout == "column":
+        per_row = grid.labels.view(grid.rows, grid.cols, *grid.labels.shape[1:])[:, 0]
+        grid = ConditionGrid(per_row.repeat_interleave(n, dim=0), grid.rows, n, grid.row_captions, [], "column")
+    return grid
+
+
+@torch.no_grad()
+def generate_grid(
+    generator: torch.nn.Module,
+    space: ConditionSpace,
+    grid: ConditionGrid,
+    z: torch.Tensor,
+    batch_size: int = 256,
+) -> torch.Tensor:
+    """Images in [-1, 1] for every cell of ``grid`` (G must already be in eval mode)."""
+    device = next(generator.parameters()).device
+    cond = space.encode(grid.labels).to(device)
+    z = z.to(device)
+    parts = [generator(z[i : i + batch_size], cond[i : i + batch_size]) for i in range(0, len(z), batch_size)]
+    return torch.cat(parts).float()
+
+
+def to_uint8_grid(images: torch.Tensor, cols: int, padding: int = GRID_PADDING) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] -> (H', W', 3) uint8 mosaic with ``cols`` columns."""
+    images = images.detach().float().cpu()
+    if images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1)
+    mosaic = make_grid(images, nrow=cols, padding=padding, normalize=True, value_range=(-1, 1), pad_value=1.0)
+    return mosaic.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has only the bitmap font
+        return ImageFont.load_default()
+
+
+def captioned_grid(
+    mosaic: np.ndarray,
+    rows: int,
+    cols: int,
+    row_captions: list[str],
+    col_captions: list[str],
+    scale: int = 1,
+) -> Image.Image:
+    """The mosaic scaled by ``scale`` with row captions on the left and column captions on top."""
+    img = Image.fromarray(mosaic)
+    if scale != 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    font = _font(max(10, min(16, img.height // max(rows, 1) // 4)))
+    measure = ImageDraw.Draw(img)
+
+    def width(text: str) -> int:
+        return int(measure.textlength(text, font=font)) if text else 0
+
+    left = max([width(t) for t in row_captions] + [0]) + (8 if row_captions else 0)
+    line = font.size + 6 if hasattr(font, "size") else 14
+    top = line if col_captions else 0
+    out = Image.new("RGB", (img.width + left, img.height + top), "white")
+    out.paste(img, (left, top))
+    draw = ImageDraw.Draw(out)
+    cell_h, cell_w = img.height / max(rows, 1), img.width / max(cols, 1)
+    for r, text in enumerate(row_captions[:rows]):
+        draw.text((left - 4, top + (r + 0.5) * cell_h), text, fill="black", font=font, anchor="rm")
+    for c, text in enumerate(col_captions[:cols]):
+        draw.text((left + (c + 0.5) * cell_w, top / 2), text, fill="black", font=font, anchor="mm")
+    return out

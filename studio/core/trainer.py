@@ -1,0 +1,500 @@
+"""The training loop shared by every GAN family, with no knowledge of Qt.
+
+One step reads top to bottom like the PyTorch DCGAN example: D on real, D on
+``fake.detach()``, then G.  The config selects small functions (the
+adversarial loss, the condition space's auxiliary loss) instead of adding
+branches to the loop.  The trainer reports :mod:`studio.core.events` to one
+callback and polls stop/pause flags between steps, so any thread may control
+it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from studio.core.atomic import atomic_save_image
+from studio.core.checkpoint import checkpoint_config, load_checkpoint, save_checkpoint
+from studio.core.conditions import ConditionSpace, NoCondition
+from studio.core.config import TrainConfig
+from studio.core.device import Precision, resolve_device, resolve_precision
+from studio.core.events import (
+    METRIC_NAMES,
+    CheckpointSaved,
+    EpochEnd,
+    Event,
+    RunError,
+    RunFinished,
+    RunPaused,
+    RunResumed,
+    RunStarted,
+    StepMetrics,
+)
+from studio.core.losses import adversarial_loss, d_targets, gradient_penalty
+from studio.core.models import build_models, count_parameters
+from studio.core.rundir import RunDirectory
+from studio.core.sampling import GRID_PADDING, generate_grid, grid_noise, to_uint8_grid
+from studio.errors import CheckpointError, ConfigError, StudioError, TrainingError
+
+__all__ = ["Trainer"]
+
+# Per-step figures accumulate on the device as one vector, read back once per report.
+_D_FIGURES = ("d_loss", "d_x", "d_g_z1", "aux_acc_real", "aux_acc_fake")
+_G_FIGURES = ("g_loss", "d_g_z2")
+# The fixed grid noise is drawn from its own seed so it never depends on training.
+_GRID_SEED_OFFSET = 1_000_003
+
+
+class _Figures:
+    """Sums of the step figures on the device; one host read per report."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self.reset()
+
+    def reset(self) -> None:
+        self.d = torch.zeros(len(_D_FIGURES), device=self.device)
+        self.g = torch.zeros(len(_G_FIGURES), device=self.device)
+        self.d_count = 0
+        self.g_count = 0
+
+    def add_d(self, values: torch.Tensor) -> None:
+        self.d += values
+        self.d_count += 1
+
+    def add_g(self, values: torch.Tensor) -> None:
+        self.g += values
+        self.g_count += 1
+
+    def means(self, has_aux: bool) -> dict[str, float | None]:
+        d = (self.d / max(self.d_count, 1)).tolist()
+        g = (self.g / max(self.g_count, 1)).tolist()
+        values: dict[str, float | None] = dict(zip(_D_FIGURES, d))
+        values.update(zip(_G_FIGURES, g) if self.g_count else {k: None for k in _G_FIGURES})
+        if not has_aux:
+            values["aux_acc_real"] = values["aux_acc_fake"] = None
+        return {k: values[k] for k in METRIC_NAMES}
+
+
+class Trainer:
+    """Trains one run; ``run()`` blocks until it completes, stops or fails.
+
+    ``resume_from`` continues from a checkpoint of ``run``; ``max_steps`` ends
+    the run early after that many steps in total (tests, benchmarks).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset,
+        run: RunDirectory,
+        on_event: Callable[[Event], None] | None = None,
+        resume_from: str | Path | None = None,
+        max_steps: int | None = None,
+        write_files: bool = True,
+    ):
+        config.validate()
+        config.check_against(dataset.space, source=str(run.config_path))
+        if dataset.image_size != config.image_size or dataset.channels != config.channels:
+            raise ConfigError(
+                f"{dataset.spec}: images are {dataset.channels}x{dataset.image_size}px, "
+                f"the model expects {config.channels}x{config.image_size}px"
+            )
+        if len(dataset) < config.batch_size:
+            raise ConfigError(
+                f"{dataset.spec}: {len(dataset)} images is fewer than one batch ({config.batch_size}); "
+                "lower batch_size"
+            )
+        self.config = config
+        self.dataset = dataset
+        self.run_dir = run
+        self.on_event = on_event or (lambda event: None)
+        self.resume_from = Path(resume_from) if resume_from else None
+        self.max_steps = max_steps
+        self.write_files = write_files
+        self.space: ConditionSpace = dataset.space if config.conditional else NoCondition()
+        self._stop = threading.Event()
+        self._pause = threading.Event()
+        self.epoch = 0  # complete epochs
+        self.step = 0  # global steps (D updates)
+
+    # --- control from any thread ---------------------------------------------
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_pause(self) -> None:
+        self._pause.set()
+
+    def request_resume(self) -> None:
+        self._pause.clear()
+
+    @property
+    def paused(self) -> bool:
+        return self._pause.is_set()
+
+    # --- setup ---------------------------------------------------------------
+    def _setup(self) -> None:
+        cfg = self.config
+        self.device = resolve_device(cfg.device)
+        self.precision: Precision = resolve_precision(cfg.precision, self.device)
+        self.has_aux = cfg.family == "acgan" and self.space.is_conditional
+        self.loss = adversarial_loss(cfg.loss)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+        torch.manual_seed(cfg.seed)
+        self.data_rng = torch.Generator().manual_seed(cfg.seed)
+        g, d = build_models(cfg, self.space)
+        self.memory_format = torch.channels_last
+        self.g = g.to(self.device, memory_format=self.memory_format)
+        self.d = d.to(self.device, memory_format=self.memory_format)
+        adam = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.g_lr, betas=tuple(cfg.g_betas), **adam)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.d_lr, betas=tuple(cfg.d_betas), **adam)
+        gamma = cfg.lr_gamma if cfg.lr_step_epochs else 1.0
+        step_size = max(cfg.lr_step_epochs, 1)
+        self.sched_g = torch.optim.lr_scheduler.StepLR(self.opt_g, step_size=step_size, gamma=gamma)
+        self.sched_d = torch.optim.lr_scheduler.StepLR(self.opt_d, step_size=step_size, gamma=gamma)
+        self.ema = (
+            AveragedModel(self.g, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+            if cfg.ema
+            else None
+        )
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.needs_scaler)
+
+        self._place_data()
+        self.steps_per_epoch = len(self.dataset) // cfg.batch_size
+        self.grid = self.space.default_grid(cfg.sample_grid_max)
+        self.grid_z = grid_noise(self.grid, cfg.nz, cfg.seed + _GRID_SEED_OFFSET)
+        self.figures = _Figures(self.device)
+        self.epoch_figures = _Figures(self.device)
+        self.resume_epoch_step = 0
+        self.epoch_rng_state = self.data_rng.get_state()
+        if self.resume_from is not None:
+            self._restore(self.resume_from)
+
+    def _place_data(self) -> None:
+        images, labels = self.dataset.images, self.dataset.labels
+        if self.device.type == "cuda":
+            free, _ = torch.cuda.mem_get_info(self.device)
+            if images.numel() < free // 3:  # leave room for the models
+                images = images.to(self.device)
+                labels = labels.to(self.device)
+            else:
+                images = images.pin_memory()
+                labels = labels.pin_memory()
+        self.images, self.labels = images, labels
+
+    # --- checkpoints ----------------------------------------------------------
+    def _state(self, epoch_step: int) -> dict:
+        # Mid-epoch, the data order is rebuilt from the state at the epoch's start;
+        # at an epoch's end, the next epoch draws from the current state.
+        data_state = self.epoch_rng_state if epoch_step else self.data_rng.get_state()
+        rng = {"torch": torch.get_rng_state(), "data": data_state}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "epoch": self.epoch,
+            "step": self.step,
+            "epoch_step": epoch_step,
+            "config": self.config.to_dict(),
+            "space": self.space.to_dict(),
+            "g": self.g.state_dict(),
+            "d": self.d.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "sched_g": self.sched_g.state_dict(),
+            "sched_d": self.sched_d.state_dict(),
+            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "rng": rng,
+            "precision": self.precision.name,
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        }
+
+    def _save_checkpoint(self, epoch_step: int = 0) -> None:
+        self._check_finite()
+        if not self.write_files:
+            return
+        # A mid-epoch checkpoint is named after the epoch in progress.
+        name_epoch = self.epoch + 1 if epoch_step else self.epoch
+        path = self.run_dir.checkpoint_path(name_epoch, epoch_step)
+        save_checkpoint(path, self._state(epoch_step))
+        self.on_event(CheckpointSaved(str(path), self.epoch, self.step))
+
+    def _restore(self, path: Path) -> None:
+        state = load_checkpoint(path)
+        saved_config, saved_space = checkpoint_config(state, path)
+        if saved_space != self.space:
+            raise CheckpointError(
+                f"{path}: trained on condition space {saved_space.describe()}, this run uses {self.space.describe()}"
+            )
+        arch_keys = ("family", "image_size", "channels", "nz", "ngf", "ndf", "g_input", "g_conditioning", "g_embed")
+        arch_keys += ("d_head", "d_embed", "d_batchnorm", "d_spectral_norm", "ema")
+        changed = [k for k in arch_keys if getattr(saved_config, k) != getattr(self.config, k)]
+        if changed:
+            raise CheckpointError(f"{path}: its model differs from this run's in {', '.join(changed)}")
+        try:
+            self.g.load_state_dict(state["g"])
+            self.d.load_state_dict(state["d"])
+            self.opt_g.load_state_dict(state["opt_g"])
+            self.opt_d.load_state_dict(state["opt_d"])
+            self.sched_g.load_state_dict(state["sched_g"])
+            self.sched_d.load_state_dict(state["sched_d"])
+            if self.ema is not None and state.get("ema"):
+                self.ema.load_state_dict(state["ema"])
+            if state.get("scaler") and self.scaler.is_enabled():
+                self.scaler.load_state_dict(state["scaler"])
+            torch.set_rng_state(state["rng"]["torch"])
+            if self.device.type == "cuda" and "cuda" in state["rng"]:
+                torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+            self.epoch_rng_state = state["rng"]["data"]
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: cannot resume from it ({str(exc)[:200]})") from None
+        self.data_rng.set_state(self.epoch_rng_state)
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.resume_epoch_step = int(state.get("epoch_step", 0))
+        if self.write_files:
+            self.run_dir.truncate_metrics(self.step)
+
+    # --- one step ------------------------------------------------------------
+    def _batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.images.device != self.device:
+            images = self.images[index].to(self.device, non_blocking=True)
+            labels = self.labels[index].to(self.device, non_blocking=True)
+        else:
+            index = index.to(self.device)
+            images, labels = self.images[index], self.labels[index]
+        real = images.float().div_(127.5).sub_(1.0).contiguous(memory_format=self.memory_format)
+        return real, labels
+
+    def _noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.nz, device=self.device)
+
+    def _aux(self, logits: torch.Tensor | None, labels: torch.Tensor) -> torch.Tensor:
+        if not self.has_aux:
+            return torch.zeros((), device=self.device)
+        return self.config.aux_weight * self.space.aux_loss(logits, labels)
+
+    def _aux_acc(self, logits: torch.Tensor | None, labels: torch.Tensor) -> torch.Tensor:
+        if not self.has_aux:
+            return torch.zeros((), device=self.device)
+        return self.space.aux_accuracy(logits.detach().float(), labels)
+
+    def _d_step(self, real: torch.Tensor, labels: torch.Tensor, keep_fake: bool) -> torch.Tensor | None:
+        """Update D once; with ``keep_fake`` return the fakes (with G's graph) for the G step.
+
+        Reusing the D step's fakes in the next G step, as the DCGAN example does,
+        saves one G forward pass per iteration.
+        """
+        cond = self.space.encode(labels)
+        n = real.shape[0]
+        real_t, fake_t = d_targets(self.config, n, self.device)
+        with self.precision.autocast():
+            with torch.set_grad_enabled(keep_fake):
+                fake = self.g(self._noise(n), cond)
+            real_logit, real_aux = self.d(real, cond)
+            fake_logit, fake_aux = self.d(fake.detach(), cond)
+            loss = self.loss.d(real_logit, fake_logit, real_t, fake_t)
+            loss = loss + self._aux(real_aux, labels) + self._aux(fake_aux, labels)
+        if self.loss.penalised:
+            loss = loss + self.config.gp_weight * gradient_penalty(self.d, real, fake.detach(), cond)
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt_d)
+        self.scaler.update()
+        figures = torch.stack(
+            [
+                loss.detach().float(),
+                torch.sigmoid(real_logit.detach().float()).mean(),
+                torch.sigmoid(fake_logit.detach().float()).mean(),
+                self._aux_acc(real_aux, labels),
+                self._aux_acc(fake_aux, labels),
+            ]
+        )
+        self.figures.add_d(figures)
+        self.epoch_figures.add_d(figures)
+        return fake if keep_fake else None
+
+    def _g_step(self, labels: torch.Tensor, fake: torch.Tensor | None = None) -> None:
+        cond = self.space.encode(labels)
+        with self.precision.autocast():
+            if fake is None:
+                fake = self.g(self._noise(labels.shape[0]), cond)
+            logit, aux = self.d(fake, cond)
+            loss = self.loss.g(logit) + self._aux(aux, labels)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt_g)
+        self.scaler.update()
+        if self.ema is not None:
+            self.ema.update_parameters(self.g)
+        figures = torch.stack([loss.detach().float(), torch.sigmoid(logit.detach().float()).mean()])
+        self.figures.add_g(figures)
+        self.epoch_figures.add_g(figures)
+
+    # --- reporting -----------------------------------------------------------
+    def _lrs(self) -> dict[str, float]:
+        return {"g_lr": self.opt_g.param_groups[0]["lr"], "d_lr": self.opt_d.param_groups[0]["lr"]}
+
+    def _check_finite(self) -> None:
+        """Stop before a non-finite loss reaches a checkpoint."""
+        if self.figures.d_count == 0 and self.figures.g_count == 0:
+            return
+        losses = torch.stack([self.figures.d[0], self.figures.g[0]])
+        if not bool(torch.isfinite(losses).all()):
+            raise TrainingError(
+                f"the loss became non-finite (NaN or infinity) near step {self.step}, epoch {self.epoch + 1}; "
+                "training stopped and the last checkpoint was kept. Try a lower learning rate, "
+                "precision float32, or spectral norm in D"
+            )
+
+    def _report(self, epoch: int, epoch_step: int, rate: float) -> None:
+        self._check_finite()
+        values = self.figures.means(self.has_aux)
+        self.figures.reset()
+        lrs = self._lrs()
+        if self.write_files:
+            row = {"kind": "step", "epoch": epoch, "step": self.step, **values, **lrs, "images_per_second": rate}
+            self.run_dir.append_metrics([row])
+        self.on_event(StepMetrics(epoch, self.step, epoch_step, self.steps_per_epoch, values, rate, lrs))
+
+    def _end_epoch(self, seconds: float, images: int) -> None:
+        epoch = self.epoch
+        means = self.epoch_figures.means(self.has_aux)
+        self.epoch_figures.reset()
+        lrs = self._lrs()
+        self.g.eval()
+        with torch.no_grad():
+            mosaic = to_uint8_grid(generate_grid(self.g, self.space, self.grid, self.grid_z), self.grid.cols)
+        self.g.train()
+        path = self.run_dir.sample_path(epoch)
+        rate = images / max(seconds, 1e-9)
+        if self.write_files:
+            from PIL import Image
+
+            atomic_save_image(Image.fromarray(mosaic), path)
+            row = {"kind": "epoch", "epoch": epoch, "step": self.step, **means, **lrs}
+            row.update(seconds=seconds, images_per_second=rate)
+            self.run_dir.append_metrics([row])
+        self.on_event(
+            EpochEnd(
+                epoch=epoch,
+                step=self.step,
+                grid=mosaic,
+                rows=self.grid.rows,
+                cols=self.grid.cols,
+                row_captions=list(self.grid.row_captions),
+                col_captions=list(self.grid.col_captions),
+                cell_size=self.config.image_size,
+                padding=GRID_PADDING,
+                means=means,
+                seconds=seconds,
+                images_per_second=rate,
+                lrs=lrs,
+                sample_path=str(path),
+            )
+        )
+        self.sched_g.step()
+        self.sched_d.step()
+
+    # --- the loop --------------------------------------------------------------
+    def _wait_while_paused(self) -> float:
+        """Block while paused; returns the seconds spent paused."""
+        if not self._pause.is_set():
+            return 0.0
+        started = time.perf_counter()
+        self.on_event(RunPaused(self.step))
+        while self._pause.is_set() and not self._stop.is_set():
+            self._stop.wait(0.05)
+        self.on_event(RunResumed(self.step))
+        return time.perf_counter() - started
+
+    def _train_epoch(self) -> bool:
+        """One pass over the data; False when a stop or max_steps ended it early."""
+        cfg = self.config
+        epoch = self.epoch + 1
+        self.epoch_rng_state = self.data_rng.get_state()
+        order = torch.randperm(len(self.dataset), generator=self.data_rng)
+        first = self.resume_epoch_step
+        self.resume_epoch_step = 0
+        started = report_started = time.perf_counter()
+        report_images = 0
+        epoch_images = 0
+        for i in range(first, self.steps_per_epoch):
+            paused = self._wait_while_paused()
+            started += paused
+            report_started += paused
+            if self._stop.is_set() or (self.max_steps is not None and self.step >= self.max_steps):
+                self._save_checkpoint(epoch_step=i)
+                return False
+            real, labels = self._batch(order[i * cfg.batch_size : (i + 1) * cfg.batch_size])
+            g_turn = (i + 1) % cfg.d_steps == 0
+            fake = self._d_step(real, labels, keep_fake=g_turn)
+            if g_turn:
+                self._g_step(labels, fake)
+                for _ in range(cfg.g_steps - 1):
+                    self._g_step(labels)
+            self.step += 1
+            report_images += real.shape[0]
+            epoch_images += real.shape[0]
+            if self.step % cfg.log_every == 0 or i + 1 == self.steps_per_epoch:
+                now = time.perf_counter()
+                self._report(epoch, i + 1, report_images / max(now - report_started, 1e-9))
+                report_started, report_images = now, 0
+        self.epoch = epoch
+        self._end_epoch(time.perf_counter() - started, epoch_images)
+        if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
+            self._save_checkpoint()
+        return True
+
+    def run(self) -> RunFinished:
+        """Train until the configured epochs are done, a stop is requested, or an error."""
+        try:
+            self._setup()
+            self.on_event(
+                RunStarted(
+                    run_dir=str(self.run_dir.path),
+                    device=str(self.device),
+                    precision=self.precision.name,
+                    start_epoch=self.epoch,
+                    start_step=self.step,
+                    epochs=self.config.epochs,
+                    steps_per_epoch=self.steps_per_epoch,
+                    batch_size=self.config.batch_size,
+                    g_parameters=count_parameters(self.g),
+                    d_parameters=count_parameters(self.d),
+                    has_aux=self.has_aux,
+                )
+            )
+            while self.epoch < self.config.epochs:
+                if not self._train_epoch():
+                    return self._finish("stopped")
+            return self._finish("completed")
+        except StudioError as exc:
+            return self._fail(str(exc), "")
+        except torch.OutOfMemoryError:
+            return self._fail(
+                f"out of memory on {self.config.device} at batch size {self.config.batch_size}; "
+                "lower batch_size, ngf/ndf or image_size",
+                traceback.format_exc(),
+            )
+        except Exception as exc:  # a bug, reported rather than killing the caller's thread
+            return self._fail(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+    def _finish(self, reason: str) -> RunFinished:
+        event = RunFinished(reason, self.epoch, self.step)
+        self.on_event(event)
+        return event
+
+    def _fail(self, message: str, details: str) -> RunFinished:
+        self.on_event(RunError(message, details))
+        event = RunFinished("error", self.epoch, self.step, message)
+        self.on_event(event)
+        return event

@@ -1,0 +1,30 @@
+"""Errors a user can read.
+
+Every error the studio raises on purpose derives from :class:`StudioError`; the
+CLI prints its message on one line and the window shows it in a dialog.  The
+message names the file (when there is one) and the problem.
+"""
+
+
+class StudioError(Exception):
+    """Base class: an error caused by input the user can fix."""
+
+
+class ConfigError(StudioError):
+    """An impossible or inconsistent setting."""
+
+
+class DatasetError(StudioError):
+    """A dataset that cannot be read or is unusable."""
+
+
+class CheckpointError(StudioError):
+    """A checkpoint that is damaged, foreign or does not match the model."""
+
+
+class ProjectError(StudioError):
+    """A project file that is missing, damaged or from a newer studio."""
+
+
+class TrainingError(StudioError):
+    """Training cannot go on (non-finite loss, out of memory, ...)."""

@@ -1,0 +1,32 @@
+"""Test set-up: headless Qt, a private dataset cache, tiny configs."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Built-in sets are drawn into a cache of the test session, never the user's."""
+    cache = tmp_path_factory.mktemp("gan-studio-cache")
+    old = os.environ.get("GAN_STUDIO_CACHE")
+    os.environ["GAN_STUDIO_CACHE"] = str(cache)
+    yield cache
+    if old is None:
+        os.environ.pop("GAN_STUDIO_CACHE", None)
+    else:
+        os.environ["GAN_STUDIO_CACHE"] = old
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (it ships with the development checkout only)")
+    return SHARED_DATA

@@ -1,0 +1,69 @@
+import pytest
+
+from studio.core.conditions import Categorical, NoCondition
+from studio.core.config import TrainConfig, field_help
+from studio.core.models import build_models, count_parameters
+from studio.errors import ConfigError
+from studio.presets import list_presets, load_preset
+
+
+def test_round_trip_and_defaults():
+    cfg = TrainConfig()
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_unknown_and_mistyped_settings_are_named():
+    with pytest.raises(ConfigError, match="unknown setting.*ngff"):
+        TrainConfig.from_dict({"ngff": 3}, source="p.json")
+    with pytest.raises(ConfigError, match="p.json: batch_size must be a int"):
+        TrainConfig.from_dict({"batch_size": "big"}, source="p.json")
+    with pytest.raises(ConfigError, match="image_size is 48"):
+        TrainConfig.from_dict({"image_size": 48})
+    with pytest.raises(ConfigError, match="at least 1"):
+        TrainConfig.from_dict({"epochs": 0})
+
+
+def test_impossible_combinations_are_refused_with_a_reason():
+    with pytest.raises(ConfigError, match="BatchNorm"):
+        TrainConfig.from_dict({"loss": "wgan-gp", "d_batchnorm": True})
+    with pytest.raises(ConfigError, match="needs a labelled dataset"):
+        TrainConfig(family="cgan-projection").check_against(NoCondition())
+    TrainConfig(family="dcgan").check_against(NoCondition())
+    TrainConfig(family="acgan").check_against(Categorical(["a", "b"]))
+
+
+def test_every_setting_has_help():
+    for key in TrainConfig().to_dict():
+        assert field_help(key), key
+
+
+def test_presets_cover_the_recipes_and_are_valid():
+    names = {p.name for p in list_presets()}
+    assert names >= {
+        "acgan-digits",
+        "acgan-cifar10",
+        "acgan-multilabel-shapes",
+        "cgan-hair-eyes",
+        "acgan-hair-eyes",
+        "dcgan-faces",
+        "tiny-demo",
+    }
+
+
+def test_dcgan_faces_preset_is_the_pytorch_tutorial_dcgan():
+    cfg = load_preset("dcgan-faces").config
+    assert (cfg.nz, cfg.ngf, cfg.ndf, cfg.batch_size, cfg.g_lr, cfg.d_lr) == (100, 64, 64, 64, 2e-4, 2e-4)
+    assert cfg.g_betas == [0.5, 0.999] and cfg.family == "dcgan" and cfg.image_size == 64
+    assert (cfg.lr_step_epochs, cfg.lr_gamma) == (10, 0.8)
+    g, d = build_models(cfg, NoCondition())
+    # The parameter counts of the tutorial's Generator and Discriminator.
+    assert count_parameters(g) == 3_576_704
+    assert count_parameters(d) == 2_765_568
+    convs_g = [type(m).__name__ for m in g.modules() if "Conv" in type(m).__name__]
+    assert convs_g == ["ConvTranspose2d"] * 5
+    assert [m.out_channels for m in d.modules() if type(m).__name__ == "Conv2d"] == [64, 128, 256, 512, 1]
+
+
+def test_unknown_preset_lists_the_choices():
+    with pytest.raises(Exception, match="choose one of .*dcgan-faces"):
+        load_preset("nope")

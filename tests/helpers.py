@@ -1,0 +1,32 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+import torch
+
+from studio.core.conditions import Categorical, MultiAttribute, MultiLabel, NoCondition
+from studio.core.config import TrainConfig
+from studio.data.dataset import ImageDataset
+
+SPACES = {
+    "none": NoCondition(),
+    "categorical": Categorical([str(i) for i in range(4)]),
+    "multi-attribute": MultiAttribute([("hair", ["red", "blue", "green"]), ("eyes", ["black", "brown"])]),
+    "multi-label": MultiLabel([f"obj{i}" for i in range(6)], 1, 3),
+}
+
+
+def tiny_config(**changes) -> TrainConfig:
+    base = dict(
+        image_size=32, nz=8, ngf=4, ndf=4, batch_size=8, epochs=2, log_every=1, device="cpu", precision="float32",
+        sample_grid_max=16,
+    )
+    base.update(changes)
+    return TrainConfig(**base)
+
+
+def random_dataset(space, n: int = 32, size: int = 32, channels: int = 3, seed: int = 0) -> ImageDataset:
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, channels, size, size), dtype=torch.uint8, generator=g)
+    labels = space.sample(n, g) if space.is_conditional else torch.zeros(n, 0)
+    return ImageDataset(images, labels, space, "test:random")
