@@ -1,0 +1,35 @@
+import pytest
+
+from studio.core.atomic import atomic_open, atomic_torch_save, atomic_write_json, atomic_write_text
+
+
+def test_exception_mid_save_keeps_the_old_file_and_leaves_no_temp(tmp_path):
+    target = tmp_path / "project.json"
+    atomic_write_json(target, {"version": 1})
+    before = target.read_bytes()
+    with pytest.raises(RuntimeError):
+        with atomic_open(target) as f:
+            f.write(b'{"half": ')
+            raise RuntimeError("disk pulled out")
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["project.json"]
+
+
+def test_unpicklable_object_does_not_clobber_a_checkpoint(tmp_path):
+    target = tmp_path / "epoch_0001.pt"
+    atomic_torch_save({"ok": 1}, target)
+    before = target.read_bytes()
+    with pytest.raises(Exception):
+        atomic_torch_save({"bad": lambda: None}, target)
+    assert target.read_bytes() == before
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_no_overwrite_mode_refuses_existing_files(tmp_path):
+    target = tmp_path / "grid.png"
+    atomic_write_text(target, "first")
+    with pytest.raises(FileExistsError):
+        atomic_write_text(target, "second", overwrite=False)
+    assert target.read_text() == "first"
+    atomic_write_text(tmp_path / "new.txt", "x", overwrite=False)
+    assert (tmp_path / "new.txt").read_text() == "x"
