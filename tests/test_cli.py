@@ -110,3 +110,26 @@ def test_help_and_errors_from_a_real_process(tmp_path):
     done = subprocess.run([sys.executable, "-m", "studio", "info", str(tmp_path / "x.pt")], cwd=REPO,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_exits_cleanly(project):
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "studio", "train", str(project), "--quiet", "--epochs", "1000"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for line in proc.stdout:
+            if line.startswith("epoch 1:"):
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "stopped at epoch" in out
+    (run,) = (project / "runs").iterdir()
+    latest = sorted((run / "checkpoints").iterdir())[-1]
+    state = torch.load(latest, weights_only=True)
+    assert state["step"] >= 3
