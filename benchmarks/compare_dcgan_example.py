@@ -30,16 +30,15 @@ from studio.data.builtin.faces import generate_faces  # noqa: E402
 
 def write_folder(root: Path, n: int) -> None:
     images, _, _ = generate_faces(n, seed=0)
-    (root / "faces").mkdir(parents=True)
+    (root / "faces").mkdir(parents=True)  # ImageFolder wants one subfolder per class
     for i, image in enumerate(images):
         Image.fromarray(image).save(root / "faces" / f"{i:05d}.png")
 
 
-def example_rate(example: Path, root: Path, steps: int, warmup: int, batch: int) -> float:
+def example_rate(example: Path, root: Path, out: Path, steps: int, warmup: int, batch: int) -> float:
     cmd = [sys.executable, "-u", str(example), "--dataset", "folder", "--dataroot", str(root),
-           "--batchSize", str(batch), "--imageSize", "64", "--niter", "1", "--outf", str(root / "out"),
+           "--batchSize", str(batch), "--imageSize", "64", "--niter", "1", "--outf", str(out),
            "--manualSeed", "0"]
-    (root / "out").mkdir()
     stamps: list[float] = []
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         for line in proc.stdout:
@@ -62,12 +61,14 @@ def main() -> None:
     args = parser.parse_args()
     batch = 64
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        # The output folder must not sit inside the image root: ImageFolder
+        # would take it for an (empty) class.
+        root, out = Path(tmp) / "images", Path(tmp) / "out"
+        out.mkdir()
         write_folder(root, args.images)
-        theirs = example_rate(args.example, root, args.steps, args.warmup, batch)
+        theirs = example_rate(args.example, root, out, args.steps, args.warmup, batch)
         print(f"pytorch/examples dcgan: {theirs:.1f} img/s", flush=True)
-        ours, where = measure("dcgan-faces", args.steps, args.warmup, dataset=f"folder:{root}",
-                              dataset_size=0)
+        ours, where = measure("dcgan-faces", args.steps, args.warmup, dataset=f"folder:{root}")
         print(f"gan-studio dcgan-faces ({where}): {ours:.1f} img/s")
         print(f"ratio: {ours / theirs:.2f}x; ours {ours:.1f} img/s")
 

@@ -27,7 +27,8 @@ def measure(preset: str, steps: int, warmup: int, **overrides) -> tuple[float, s
     config = load_preset(preset).config
     overrides = {k: v for k, v in overrides.items() if v is not None}
     n_images = (steps + warmup + 1) * (overrides.get("batch_size") or config.batch_size)
-    config = config.replace(log_every=1, epochs=1, dataset_size=max(n_images, 1000), **overrides)
+    settings = {"log_every": 1, "epochs": 1, "dataset_size": max(n_images, 1000), **overrides}
+    config = config.replace(**settings)
     dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size)
     marks: list[tuple[int, float]] = []
     info: dict = {}

@@ -324,13 +324,19 @@ class Trainer:
 
     def _g_step(self, labels: torch.Tensor, fake: torch.Tensor | None = None) -> None:
         cond = self.space.encode(labels)
-        with self.precision.autocast():
-            if fake is None:
-                fake = self.g(self._noise(labels.shape[0]), cond)
-            logit, aux = self.d(fake, cond)
-            loss = self.loss.g(logit) + self._aux(aux, labels)
-        self.opt_g.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        # G's update needs gradients through D, not of D's weights: freezing D
+        # skips its weight-gradient convolutions (about a tenth of a step).
+        self.d.requires_grad_(False)
+        try:
+            with self.precision.autocast():
+                if fake is None:
+                    fake = self.g(self._noise(labels.shape[0]), cond)
+                logit, aux = self.d(fake, cond)
+                loss = self.loss.g(logit) + self._aux(aux, labels)
+            self.opt_g.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+        finally:
+            self.d.requires_grad_(True)
         self.scaler.step(self.opt_g)
         self.scaler.update()
         if self.ema is not None:
