@@ -28,12 +28,19 @@ EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument on one line, like every other error."""
+
+    def error(self, message: str):
+        self.exit(EXIT_ERROR, f"error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gan-studio",
         description="Train and explore DCGAN, conditional GAN and ACGAN models without the window.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     p = sub.add_parser("new", help="create a project folder from a preset")

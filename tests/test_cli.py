@@ -133,3 +133,11 @@ def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_exits_cleanly(project)
     latest = sorted((run / "checkpoints").iterdir())[-1]
     state = torch.load(latest, weights_only=True)
     assert state["step"] >= 3
+
+
+def test_bad_argument_is_one_line(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err

@@ -186,9 +186,6 @@ class Trainer:
             if images.numel() < free // 3:  # leave room for the models
                 images = images.to(self.device)
                 labels = labels.to(self.device)
-            else:
-                images = images.pin_memory()
-                labels = labels.pin_memory()
         self.images, self.labels = images, labels
 
     # --- checkpoints ----------------------------------------------------------
@@ -265,12 +262,10 @@ class Trainer:
 
     # --- one step ------------------------------------------------------------
     def _batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.images.device != self.device:
-            images = self.images[index].to(self.device, non_blocking=True)
-            labels = self.labels[index].to(self.device, non_blocking=True)
-        else:
-            index = index.to(self.device)
-            images, labels = self.images[index], self.labels[index]
+        images, labels = self.images[index], self.labels[index]
+        if images.device != self.device:  # a set too big for the GPU streams from pinned memory
+            images = images.pin_memory().to(self.device, non_blocking=True)
+            labels = labels.to(self.device, non_blocking=True)
         real = images.float().div_(127.5).sub_(1.0).contiguous(memory_format=self.memory_format)
         return real, labels
 
@@ -427,7 +422,7 @@ class Trainer:
         cfg = self.config
         epoch = self.epoch + 1
         self.epoch_rng_state = self.data_rng.get_state()
-        order = torch.randperm(len(self.dataset), generator=self.data_rng)
+        order = torch.randperm(len(self.dataset), generator=self.data_rng).to(self.images.device)
         first = self.resume_epoch_step
         self.resume_epoch_step = 0
         started = report_started = time.perf_counter()
