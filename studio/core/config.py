@@ -83,6 +83,11 @@ class TrainConfig:
     aux_weight: float = _f(
         1.0, "Weight of the auxiliary classification loss (ACGAN). Recipes used 1, 24 and 100.", min=0.0, max=1e4
     )
+    aux_on_fake: bool = _f(
+        True,
+        "Train D's classifier on generated images too (original ACGAN). Off: D learns classes from real images "
+        "only, so G cannot agree with D on wrong colours.",
+    )
     label_smoothing: float = _f(
         0.0, "One-sided label smoothing: D's target for real images is 1 - this. Typical 0.1.", min=0.0, max=0.5
     )

@@ -297,7 +297,9 @@ class Trainer:
             real_logit, real_aux = self.d(real, cond)
             fake_logit, fake_aux = self.d(fake.detach(), cond)
             loss = self.loss.d(real_logit, fake_logit, real_t, fake_t)
-            loss = loss + self._aux(real_aux, labels) + self._aux(fake_aux, labels)
+            loss = loss + self._aux(real_aux, labels)
+            if self.config.aux_on_fake:
+                loss = loss + self._aux(fake_aux, labels)
         if self.loss.penalised:
             loss = loss + self.config.gp_weight * gradient_penalty(self.d, real, fake.detach(), cond)
         self.opt_d.zero_grad(set_to_none=True)

@@ -174,3 +174,20 @@ def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
     _, _, events, result = train(tmp_path, cfg.replace(ngf=8, epochs=2), name="other", resume_from=run.checkpoint_path(1))
     assert result.reason == "error"
     assert "epoch_0001.pt" in result.message and "ngf" in result.message
+
+
+def test_aux_on_fake_off_trains_d_classifier_on_real_images_only(tmp_path, monkeypatch):
+    seen = []
+    space = SPACE
+    real_aux_loss = space.aux_loss
+
+    def spy(logits, labels):
+        seen.append(logits.requires_grad)
+        return real_aux_loss(logits, labels)
+
+    monkeypatch.setattr(space, "aux_loss", spy)
+    cfg = tiny_config(family="acgan", epochs=1, aux_on_fake=False)
+    trainer = Trainer(cfg, random_dataset(space), RunDirectory(tmp_path), max_steps=1, write_files=False)
+    assert trainer.run().reason == "stopped"
+    # One D step (real only) and one G step: two aux terms, not three.
+    assert len(seen) == 2
