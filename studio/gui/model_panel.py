@@ -1,0 +1,285 @@
+"""The model and hyperparameter panel: preset, family, sizes, loss, optimiser, run settings.
+
+Every editor comes from :func:`studio.gui.binding.make_editor` and is bound
+to the shared :class:`~studio.gui.binding.ConfigBinder`; this module only
+lays them out, greys out settings the chosen family or loss ignores, offers
+only the families the dataset's condition space supports, and shows the
+parameter counts of G and D.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QCollapsible
+from superqt.utils import signals_blocked
+
+from studio.core.config import FAMILIES, TrainConfig
+from studio.gui.binding import FIELDS, LABELS, ConfigBinder, make_editor
+
+__all__ = ["ModelPanel", "GROUPS", "parameter_counts"]
+
+# (title, always visible, behind "More ...")
+GROUPS = (
+    ("Model", ("family", "image_size", "channels", "nz", "ngf", "ndf"),
+     ("g_input", "g_conditioning", "g_embed", "g_activation", "d_head", "d_embed", "d_dropout", "d_batchnorm",
+      "d_spectral_norm")),
+    ("Loss", ("loss", "aux_weight", "aux_on_fake", "label_smoothing", "label_noise", "label_flip", "d_steps",
+              "g_steps"),
+     ("gp_weight",)),
+    ("Optimisation", ("batch_size", "epochs", "g_lr", "g_betas", "d_lr", "d_betas", "lr_step_epochs", "lr_gamma",
+                      "ema", "ema_decay"), ()),
+    ("Run", ("seed", "device", "precision"), ("log_every", "checkpoint_every", "sample_grid_max")),
+)
+# Settings the dataset panel edits.
+DATASET_KEYS = ("dataset", "dataset_size")
+
+FAMILY_TITLES = {
+    "dcgan": "DCGAN (unconditional)",
+    "cgan-concat": "cGAN, condition concatenated",
+    "cgan-projection": "cGAN, projection D",
+    "acgan": "ACGAN (auxiliary classifier)",
+}
+
+
+def parameter_counts(config: TrainConfig, space) -> tuple[int, int]:
+    """Parameters of G and D, counted on the meta device (no memory, no init)."""
+    import torch
+
+    from studio.core.conditions import NoCondition
+    from studio.core.models import Discriminator, Generator, count_parameters
+
+    if not config.conditional:
+        space = NoCondition()
+    with torch.device("meta"):
+        g = Generator(config, space)
+        d = Discriminator(config, space)
+    return count_parameters(g), count_parameters(d)
+
+
+class ModelPanel(QWidget):
+    presetChosen = Signal(str)  # preset name
+
+    def __init__(self, binder: ConfigBinder, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("modelPanel")
+        self.binder = binder
+        self._presets = {}
+        self.parameters: tuple[int, int] | None = None  # (G, D) for the settings shown
+
+        self.preset_combo = QComboBox()
+        self.preset_combo.setObjectName("presetCombo")
+        self.preset_combo.setToolTip(
+            "Load every setting from a recipe (resources/presets). Fields changed afterwards keep the project's values."
+        )
+        self.preset_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_combo.setMinimumContentsLength(16)
+        self.preset_description = QLabel()
+        self.preset_description.setObjectName("presetDescription")
+        self.preset_description.setWordWrap(True)
+        self.preset_description.setProperty("hint", True)
+
+        self.condition_label = QLabel()
+        self.condition_label.setObjectName("conditionLabel")
+        self.condition_label.setWordWrap(True)
+        self.message = QLabel()
+        self.message.setObjectName("configMessage")
+        self.message.setWordWrap(True)
+        self.message.setProperty("error", True)
+        self.message.hide()
+        self.counts = QLabel()
+        self.counts.setObjectName("parameterCounts")
+        self.counts.setToolTip("Trainable parameters of the generator and the discriminator with these settings")
+
+        content = QWidget()
+        content.setObjectName("modelPanelContent")
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(8)
+        top = QFormLayout()
+        top.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        top.addRow("Preset", self.preset_combo)
+        layout.addLayout(top)
+        layout.addWidget(self.preset_description)
+        layout.addWidget(self.condition_label)
+        layout.addWidget(self.message)
+
+        self.editors = {}
+        self.labels = {}
+        self._collapsible_of: dict[str, QCollapsible] = {}
+        for title, main, more in GROUPS:
+            box = QGroupBox(title)
+            box.setObjectName(f"group{title}")
+            box_layout = QVBoxLayout(box)
+            box_layout.setContentsMargins(8, 6, 8, 6)
+            box_layout.addLayout(self._form(main))
+            if more:
+                collapsible = QCollapsible(f"More {title.lower()} settings")
+                collapsible.setObjectName(f"more{title}")
+                inner = QWidget()
+                inner.setLayout(self._form(more))
+                collapsible.addWidget(inner)
+                for key in more:
+                    self._collapsible_of[key] = collapsible
+                collapsible.layout().setContentsMargins(0, 0, 0, 0)
+                box_layout.addWidget(collapsible)
+            layout.addWidget(box)
+        # A setting the core adds later still gets its editor, until it is given a place above.
+        placed = {k for _, main, more in GROUPS for k in (*main, *more)} | set(DATASET_KEYS)
+        others = tuple(k for k in FIELDS if k not in placed)
+        if others:
+            box = QGroupBox("Other")
+            box.setObjectName("groupOther")
+            box.setLayout(self._form(others))
+            layout.addWidget(box)
+        layout.addWidget(self.counts)
+        layout.addStretch(1)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        for key in self.editors:
+            binder.bind(self.editors[key])
+        family = self.editors["family"]
+        for i in range(family.count()):
+            family.setItemText(i, FAMILY_TITLES.get(family.itemData(i), family.itemText(i)))
+
+        self._counts_timer = QTimer(self)
+        self._counts_timer.setSingleShot(True)
+        self._counts_timer.setInterval(150)
+        self._counts_timer.timeout.connect(self._update_counts)
+        binder.configChanged.connect(self._on_config_changed)
+        binder.spaceChanged.connect(self._on_space_changed)
+        binder.validityChanged.connect(self._on_validity_changed)
+        self.preset_combo.activated.connect(self._on_preset_activated)
+        self.load_presets()
+        self._on_space_changed(binder.space)
+        self._on_config_changed(binder.config)
+
+    def _form(self, keys) -> QFormLayout:
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setContentsMargins(0, 0, 0, 0)
+        for key in keys:
+            editor = make_editor(key)
+            label = QLabel(LABELS.get(key, key))
+            label.setToolTip(editor.toolTip())
+            label.setBuddy(editor)
+            form.addRow(label, editor)
+            self.editors[key] = editor
+            self.labels[key] = label
+        return form
+
+    # --- presets ------------------------------------------------------------
+    def load_presets(self) -> None:
+        from studio.presets import list_presets
+
+        try:
+            presets = list_presets()
+        except Exception:  # noqa: BLE001 - a broken preset file must not take the panel down
+            presets = []
+        self._presets = {p.name: p for p in presets}
+        with signals_blocked(self.preset_combo):
+            self.preset_combo.clear()
+            for p in presets:
+                self.preset_combo.addItem(p.title, p.name)
+                self.preset_combo.setItemData(self.preset_combo.count() - 1, p.description, Qt.ItemDataRole.ToolTipRole)
+            self.preset_combo.setCurrentIndex(-1)
+            self.preset_combo.setPlaceholderText("(custom)")
+
+    def preset(self, name: str):
+        return self._presets.get(name)
+
+    def show_preset(self, name: str) -> None:
+        """Select ``name`` in the combo without applying it (a project was opened)."""
+        with signals_blocked(self.preset_combo):
+            self.preset_combo.setCurrentIndex(self.preset_combo.findData(name))
+        preset = self._presets.get(name)
+        self.preset_description.setText(preset.description if preset else "")
+        self.preset_description.setVisible(bool(preset and preset.description))
+
+    def _on_preset_activated(self, index: int) -> None:
+        name = self.preset_combo.itemData(index)
+        preset = self._presets.get(name)
+        if preset is None:
+            return
+        self.show_preset(name)
+        self.binder.load(preset.config, edited=True)
+        self.presetChosen.emit(name)
+
+    # --- reactions ----------------------------------------------------------
+    def _on_space_changed(self, space) -> None:
+        family = self.editors["family"]
+        if space is None:
+            self.condition_label.setText("Condition: unknown until the dataset can be read")
+            return
+        conditional = space.is_conditional
+        reason = "the dataset has no labels; only dcgan trains on it"
+        for name in FAMILIES:
+            family.set_choice_enabled(name, conditional or name == "dcgan", reason)
+        if conditional:
+            self.condition_label.setText(f"Condition: {space.describe()} — all four families are offered.")
+        else:
+            self.condition_label.setText("Condition: none (unlabelled images) — only DCGAN is offered.")
+
+    def _on_validity_changed(self, reason: str) -> None:
+        self.message.setText(f"Not accepted: {reason}" if reason else "")
+        self.message.setVisible(bool(reason))
+        # A refused setting hidden in a folded group would leave the user guessing.
+        for key in self.binder.error_keys:
+            collapsible = self._collapsible_of.get(key)
+            if collapsible is not None and not collapsible.isExpanded():
+                collapsible.expand(animate=False)
+        self._update_enabled()
+
+    def _on_config_changed(self, config: TrainConfig) -> None:
+        self._update_enabled()
+        self._counts_timer.start()
+
+    def _update_enabled(self) -> None:
+        """Grey out what the chosen family, loss or schedule ignores (values stay as they are)."""
+        values = self.binder.values
+        family, loss = values["family"], values["loss"]
+        enable = {
+            "aux_weight": family == "acgan",
+            "aux_on_fake": family == "acgan",
+            "g_conditioning": family != "dcgan",
+            "g_embed": family != "dcgan",
+            "d_embed": family == "cgan-concat",
+            "gp_weight": loss == "wgan-gp",
+            "lr_gamma": values["lr_step_epochs"] > 0,
+            "ema_decay": bool(values["ema"]),
+            "dataset_size": str(values["dataset"]).startswith("builtin:"),
+        }
+        for key, on in enable.items():
+            if key in self.editors:
+                self.editors[key].setEnabled(on)
+                self.labels[key].setEnabled(on)
+
+    def _update_counts(self) -> None:
+        space = self.binder.space
+        config = self.binder.config
+        if space is None:
+            self.counts.setText("Parameters: unknown (dataset unreadable)")
+            return
+        try:
+            g, d = parameter_counts(config, space)
+        except Exception as exc:  # noqa: BLE001 - a model that cannot be built is shown, not raised
+            self.counts.setText(f"Parameters: cannot build this model ({exc})")
+            return
+        self.counts.setText(f"Parameters: <b>G {g:,}</b> &nbsp;·&nbsp; <b>D {d:,}</b>")
+        self.parameters = (g, d)

@@ -1,0 +1,179 @@
+"""The runs of a project: preset, dataset, epochs done and state, read from the run folders.
+
+Everything shown comes from the files a run leaves behind (config.json,
+samples, checkpoints), so runs trained headless appear exactly like runs
+trained in the window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.core.rundir import RunDirectory
+from studio.errors import StudioError
+
+__all__ = ["RunInfo", "describe_run", "closest_preset", "RunsPanel"]
+
+COLUMNS = ("Run", "Preset", "Dataset", "Epochs", "State")
+
+
+@dataclass
+class RunInfo:
+    run: RunDirectory
+    preset: str
+    preset_note: str
+    dataset: str
+    family: str
+    epochs_done: int
+    epochs_total: int
+    state: str  # running | paused | completed | stopped | error | not started | unreadable
+    note: str = ""
+
+
+def closest_preset(config, presets) -> tuple[str, list[str]]:
+    """The preset a config most likely came from, and the settings that differ from it."""
+    if config is None or not presets:
+        return "", []
+    data = config.to_dict()
+    best, best_diff = "", None
+    for preset in presets:
+        other = preset.config.to_dict()
+        diff = [k for k in data if data[k] != other.get(k)]
+        if best_diff is None or len(diff) < len(best_diff):
+            best, best_diff = preset.name, diff
+    if best_diff is not None and len(best_diff) > len(data) // 2:
+        return "", []
+    return best, best_diff or []
+
+
+def describe_run(run: RunDirectory, presets=(), live_state: str | None = None, session_state: str | None = None):
+    try:
+        config = run.read_config()
+    except StudioError as exc:
+        return RunInfo(run, "", "", "?", "?", 0, 0, "unreadable", str(exc))
+    samples = run.samples()
+    done = max((epoch for epoch, _ in samples), default=0)
+    latest = run.latest_checkpoint()
+    if latest is not None and latest.complete_epoch:
+        done = max(done, latest.epoch)
+    preset, diff = closest_preset(config, presets)
+    note = f"changed: {', '.join(diff)}" if diff else ""
+    if live_state:
+        state = live_state
+    elif session_state:
+        state = session_state
+    elif done >= config.epochs:
+        state = "completed"
+    elif latest is not None:
+        state = "stopped"
+    else:
+        state = "not started"
+    return RunInfo(run, preset, note, config.dataset, config.family, done, config.epochs, state)
+
+
+class RunsPanel(QWidget):
+    openRequested = Signal(object)  # RunDirectory
+    resumeRequested = Signal(object)  # RunDirectory
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("runsPanel")
+        self.infos: list[RunInfo] = []
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("runsList")
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for i in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.itemDoubleClicked.connect(lambda *_: self._emit(self.openRequested))
+        self.tree.itemActivated.connect(lambda *_: self._emit(self.openRequested))
+
+        self.open_button = QPushButton("Show run")
+        self.open_button.setObjectName("openRunButton")
+        self.open_button.setToolTip("Show the selected run's curves and sample timeline from its files")
+        self.resume_button = QPushButton("Resume run")
+        self.resume_button.setObjectName("resumeRunButton")
+        self.resume_button.setToolTip("Continue the selected run from its latest checkpoint")
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setObjectName("refreshRunsButton")
+        self.open_button.clicked.connect(lambda: self._emit(self.openRequested))
+        self.resume_button.clicked.connect(lambda: self._emit(self.resumeRequested))
+        self.empty = QLabel("No runs yet: press Train.")
+        self.empty.setProperty("hint", True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.resume_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.refresh_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.empty)
+        layout.addLayout(buttons)
+        self.tree.itemSelectionChanged.connect(self._update_buttons)
+        self._update_buttons()
+
+    def _emit(self, signal) -> None:
+        run = self.selected_run()
+        if run is not None:
+            signal.emit(run)
+
+    def selected_run(self) -> RunDirectory | None:
+        items = self.tree.selectedItems()
+        if not items:
+            return None
+        return items[0].data(0, Qt.ItemDataRole.UserRole)
+
+    def select_run(self, path: str | Path) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            run = item.data(0, Qt.ItemDataRole.UserRole)
+            if Path(run.path) == Path(path):
+                self.tree.setCurrentItem(item)
+                return
+
+    def set_runs(self, infos: list[RunInfo]) -> None:
+        selected = self.selected_run()
+        self.infos = infos
+        self.tree.clear()
+        for info in infos:
+            epochs = f"{info.epochs_done}/{info.epochs_total}" if info.epochs_total else "?"
+            preset = info.preset + ("*" if info.preset_note else "") if info.preset else "custom"
+            item = QTreeWidgetItem([info.run.run_id, preset, info.dataset, epochs, info.state])
+            item.setData(0, Qt.ItemDataRole.UserRole, info.run)
+            item.setToolTip(0, str(info.run.path))
+            item.setToolTip(1, info.preset_note or ("settings of the preset" if info.preset else "no matching preset"))
+            item.setToolTip(2, f"{info.family} on {info.dataset}")
+            item.setToolTip(4, info.note or info.state)
+            item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.tree.addTopLevelItem(item)
+        if selected is not None:
+            self.select_run(selected.path)
+        self.empty.setVisible(not infos)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        has = self.selected_run() is not None
+        self.open_button.setEnabled(has)
+        self.resume_button.setEnabled(has)

@@ -1,0 +1,532 @@
+"""The sample timeline: the fixed-noise grid of every epoch, scrubbed with a slider.
+
+:class:`SampleTimeline` is plain data (frames with their captions, images
+kept in memory for the newest epochs and re-read from the run's PNGs for
+older ones).  :class:`SampleTimelinePanel` shows one frame in
+:class:`SampleView`, which paints the mosaic with row and column captions
+drawn by Qt at screen resolution, so they stay legible at any zoom.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QWheelEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.errors import StudioError
+
+__all__ = [
+    "TimelineFrame",
+    "SampleTimeline",
+    "SampleView",
+    "SampleTimelinePanel",
+    "export_png",
+    "export_gif",
+    "frame_image",
+]
+
+# Newest frames kept decoded in memory; older ones are read back from their PNG.
+_KEEP_IN_MEMORY = 8
+ZOOMS = (("Fit", 0.0), ("50%", 0.5), ("100%", 1.0), ("200%", 2.0), ("300%", 3.0), ("400%", 4.0))
+
+
+@dataclass
+class TimelineFrame:
+    epoch: int
+    rows: int
+    cols: int
+    row_captions: list[str] = field(default_factory=list)
+    col_captions: list[str] = field(default_factory=list)
+    path: str | None = None  # the PNG the trainer wrote; None when only in memory
+    grid: np.ndarray | None = None  # (H, W, 3) uint8, or None until read from path
+
+
+class SampleTimeline:
+    """The frames of one run in epoch order."""
+
+    def __init__(self) -> None:
+        self.frames: list[TimelineFrame] = []
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def clear(self) -> None:
+        self.frames.clear()
+        self._cache.clear()
+
+    def add(self, frame: TimelineFrame) -> int:
+        """Insert (or replace) the frame of ``frame.epoch``; returns its index."""
+        for i, existing in enumerate(self.frames):
+            if existing.epoch == frame.epoch:
+                self.frames[i] = frame
+                self._cache.pop(i, None)
+                self._trim()
+                return i
+        self.frames.append(frame)
+        self.frames.sort(key=lambda f: f.epoch)
+        self._cache.clear()
+        self._trim()
+        return self.frames.index(frame)
+
+    def _trim(self) -> None:
+        # Drop in-memory pixels of old frames that can be read back from disk.
+        for frame in self.frames[:-_KEEP_IN_MEMORY]:
+            if frame.grid is not None and frame.path and Path(frame.path).is_file():
+                frame.grid = None
+
+    def image(self, index: int) -> np.ndarray:
+        """The uint8 mosaic of frame ``index`` (read from its PNG when not in memory)."""
+        frame = self.frames[index]
+        if frame.grid is not None:
+            return frame.grid
+        if index in self._cache:
+            self._cache.move_to_end(index)
+            return self._cache[index]
+        if not frame.path:
+            raise StudioError(f"epoch {frame.epoch}: the sample grid is neither in memory nor on disk")
+        grid = read_grid_png(frame.path)
+        self._cache[index] = grid
+        while len(self._cache) > _KEEP_IN_MEMORY:
+            self._cache.popitem(last=False)
+        return grid
+
+
+def read_grid_png(path: str | Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return np.ascontiguousarray(np.asarray(img.convert("RGB"), dtype=np.uint8))
+    except (OSError, UnidentifiedImageError) as exc:
+        raise StudioError(f"{path}: cannot read this sample grid ({exc})") from None
+
+
+# --- export --------------------------------------------------------------------------
+
+
+def frame_image(grid: np.ndarray, frame: TimelineFrame, scale: int = 1, captions: bool = True):
+    """A PIL image of one frame; captions drawn by the core's ``captioned_grid``."""
+    from PIL import Image
+
+    from studio.core.sampling import captioned_grid
+
+    if captions and (frame.row_captions or frame.col_captions):
+        return captioned_grid(grid, frame.rows, frame.cols, frame.row_captions, frame.col_captions, scale)
+    image = Image.fromarray(grid)
+    if scale != 1:
+        image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
+    return image
+
+
+def export_png(path: str | Path, grid: np.ndarray, frame: TimelineFrame, scale: int = 1, captions: bool = True):
+    from studio.core.atomic import atomic_save_image
+
+    image = frame_image(grid, frame, scale, captions)
+    atomic_save_image(image, Path(path), format="PNG")
+    return image.size
+
+
+def export_gif(
+    path: str | Path, timeline: SampleTimeline, scale: int = 1, captions: bool = True, frame_ms: int = 400
+) -> int:
+    """Every frame as one animated GIF (looping, the last frame held longer); returns the frame count."""
+    from studio.core.atomic import atomic_write_bytes
+
+    if not len(timeline):
+        raise StudioError("the timeline is empty; train at least one epoch first")
+    images = []
+    for i, frame in enumerate(timeline.frames):
+        image = frame_image(timeline.image(i), frame, scale, captions).convert("RGB")
+        if images and image.size != images[0].size:
+            image = image.resize(images[0].size)
+        images.append(image)
+    durations = [frame_ms] * len(images)
+    durations[-1] = frame_ms * 4
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0,
+                   optimize=False)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+    return len(images)
+
+
+def suggested_export_scale(frame: TimelineFrame, grid_width: int) -> int:
+    """A scale at which the longest column caption (about 9 px a character in the exported
+    PNG's caption font) fits in one cell; at least 2, so small images stay visible."""
+    longest = max((len(t) for t in frame.col_captions[: frame.cols]), default=0)
+    cell = grid_width / max(frame.cols, 1)
+    return int(max(2, min(8, math.ceil(longest * 9 / max(cell, 1)))))
+
+
+# --- widgets -------------------------------------------------------------------------
+
+
+class _GridCanvas(QWidget):
+    """Paints one mosaic at a zoom, row captions at the left, column captions on top."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self._array: np.ndarray | None = None  # keeps the QImage's pixels alive
+        self._frame: TimelineFrame | None = None
+        self.zoom = 1.0
+        self.placeholder = "Samples appear here after the first epoch."
+        font = QFont(self.font())
+        font.setPointSizeF(max(8.0, font.pointSizeF() - 0.5))
+        self.caption_font = font
+        self.setAutoFillBackground(True)
+        pal = self.palette()
+        pal.setColor(self.backgroundRole(), QColor("white"))
+        self.setPalette(pal)
+
+    def set_frame(self, grid: np.ndarray | None, frame: TimelineFrame | None) -> None:
+        if grid is None or frame is None:
+            self._image = self._array = self._frame = None
+        else:
+            self._array = np.ascontiguousarray(grid)
+            h, w = self._array.shape[:2]
+            self._image = QImage(self._array.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+            self._frame = frame
+        self.updateGeometry()
+        self.adjustSize()
+        self.update()
+
+    # --- geometry ------------------------------------------------------------
+    def margins(self) -> tuple[int, int, bool]:
+        """(left, top, rotated): room for captions at the current zoom."""
+        if self._frame is None:
+            return 0, 0, False
+        fm = QFontMetrics(self.caption_font)
+        rows = self._frame.row_captions[: self._frame.rows]
+        cols = self._frame.col_captions[: self._frame.cols]
+        left = max((fm.horizontalAdvance(t) for t in rows), default=0)
+        left = left + 10 if left else 0
+        if not cols:
+            return left, 0, False
+        widest = max(fm.horizontalAdvance(t) for t in cols)
+        cell = self._image.width() * self.zoom / max(self._frame.cols, 1)
+        if widest + 6 <= cell:
+            return left, fm.height() + 6, False
+        return left, widest + 10, True
+
+    def image_size(self) -> QSize:
+        if self._image is None:
+            return QSize(0, 0)
+        return QSize(round(self._image.width() * self.zoom), round(self._image.height() * self.zoom))
+
+    def sizeHint(self) -> QSize:
+        if self._image is None:
+            return QSize(320, 240)
+        left, top, _ = self.margins()
+        size = self.image_size()
+        return QSize(size.width() + left + 8, size.height() + top + 8)
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    # --- painting -------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        p = QPainter(self)
+        if self._image is None:
+            p.setPen(QColor("#777"))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
+            return
+        left, top, rotated = self.margins()
+        size = self.image_size()
+        target = QRectF(left, top, size.width(), size.height())
+        # Whole-number zoom keeps pixels square and sharp; fractions are smoothed.
+        smooth = abs(self.zoom - round(self.zoom)) > 1e-6 or self.zoom < 1
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
+        p.drawImage(target, self._image)
+        frame = self._frame
+        p.setFont(self.caption_font)
+        p.setPen(QColor("#111"))
+        p.setRenderHint(QPainter.RenderHint.TextAntialiasing, True)
+        fm = QFontMetrics(self.caption_font)
+        cell_h = size.height() / max(frame.rows, 1)
+        cell_w = size.width() / max(frame.cols, 1)
+        for r, text in enumerate(frame.row_captions[: frame.rows]):
+            rect = QRectF(0, top + r * cell_h, left - 6, cell_h)
+            p.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
+        for c, text in enumerate(frame.col_captions[: frame.cols]):
+            cx = left + (c + 0.5) * cell_w
+            if rotated:
+                p.save()
+                p.translate(QPointF(cx + fm.ascent() / 2 - 1, top - 4))
+                p.rotate(-90)
+                p.drawText(QPointF(0, 0), text)
+                p.restore()
+            else:
+                rect = QRectF(cx - cell_w / 2, 0, cell_w, top - 2)
+                p.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, text)
+
+
+class SampleView(QScrollArea):
+    """The sample grid with its captions, zoomable ('Fit' follows the view's size)."""
+
+    zoomChanged = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("sampleView")
+        self.canvas = _GridCanvas()
+        self.setWidget(self.canvas)
+        self.setWidgetResizable(False)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(220, 200)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.fit = True
+        self.setStyleSheet("QScrollArea { background: white; }")
+
+    def set_frame(self, grid: np.ndarray | None, frame: TimelineFrame | None) -> None:
+        self.canvas.set_frame(grid, frame)
+        self._apply_zoom()
+
+    def has_image(self) -> bool:
+        return self.canvas._image is not None
+
+    def set_zoom(self, zoom: float) -> None:
+        """0 = fit to the view."""
+        self.fit = zoom <= 0
+        if not self.fit:
+            self.canvas.zoom = float(zoom)
+        self._apply_zoom()
+
+    def zoom(self) -> float:
+        return self.canvas.zoom
+
+    def _fit_zoom(self) -> float:
+        image = self.canvas._image
+        if image is None:
+            return 1.0
+        view = self.viewport().size()
+        best = 1.0
+        # The caption margins depend on the zoom (rotated or not): iterate once more.
+        for _ in range(3):
+            self.canvas.zoom = best
+            left, top, _ = self.canvas.margins()
+            zx = (view.width() - left - 10) / image.width()
+            zy = (view.height() - top - 10) / image.height()
+            best = max(0.25, min(zx, zy))
+        return best
+
+    def _apply_zoom(self) -> None:
+        if self.fit:
+            self.canvas.zoom = self._fit_zoom()
+        if self.canvas._image is None:
+            self.canvas.resize(self.viewport().size())
+        else:
+            self.canvas.resize(self.canvas.sizeHint())
+        self.canvas.update()
+        self.zoomChanged.emit(self.canvas.zoom)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if self.fit or self.canvas._image is None:
+            self._apply_zoom()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier and self.canvas._image is not None:
+            factor = 1.25 if event.angleDelta().y() > 0 else 0.8
+            self.set_zoom(max(0.25, min(8.0, self.canvas.zoom * factor)))
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+
+class SampleTimelinePanel(QWidget):
+    """The sample view, the epoch slider and the export controls."""
+
+    frameShown = Signal(int)  # index
+    exportPngRequested = Signal()
+    exportGifRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("sampleTimeline")
+        self.timeline = SampleTimeline()
+        self.follow_newest = True
+
+        title = QLabel("<b>Samples</b> (fixed noise)")
+        self.epoch_label = QLabel("no epochs yet")
+        self.epoch_label.setObjectName("epochLabel")
+        self.epoch_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        head = QHBoxLayout()
+        head.addWidget(title)
+        head.addStretch(1)
+        head.addWidget(self.epoch_label)
+
+        self.view = SampleView()
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName("epochSlider")
+        self.slider.setRange(0, 0)
+        self.slider.setEnabled(False)
+        self.slider.setPageStep(1)
+        self.slider.setToolTip("Scrub through the grids of past epochs; at the right end the newest is followed.")
+        self.zoom_combo = QComboBox()
+        self.zoom_combo.setObjectName("sampleZoom")
+        for text, value in ZOOMS:
+            self.zoom_combo.addItem(text, value)
+        self.zoom_combo.setToolTip("Zoom of the grid (Ctrl + mouse wheel also zooms)")
+        scrub = QHBoxLayout()
+        scrub.addWidget(QLabel("Epoch"))
+        scrub.addWidget(self.slider, 1)
+        scrub.addWidget(self.zoom_combo)
+
+        self.export_scale = QSpinBox()
+        self.export_scale.setObjectName("exportScale")
+        self.export_scale.setRange(1, 8)
+        self.export_scale.setValue(2)
+        self.export_scale.setSuffix("x")
+        self.export_scale.setToolTip(
+            "Exported images are enlarged this many times (nearest neighbour, sharp pixels). "
+            "The first grid of a run suggests a scale at which its column captions fit their cells."
+        )
+        self._scale_chosen = False
+        self.export_scale.valueChanged.connect(self._on_scale_edited)
+        self.export_captions = QCheckBox("Captions")
+        self.export_captions.setObjectName("exportCaptions")
+        self.export_captions.setChecked(True)
+        self.export_captions.setToolTip("Write the row and column captions into the exported images.")
+        self.export_png_button = QPushButton("PNG…")
+        self.export_png_button.setObjectName("exportPngButton")
+        self.export_png_button.setToolTip("Save the grid shown as a PNG")
+        self.export_gif_button = QPushButton("GIF…")
+        self.export_gif_button.setObjectName("exportGifButton")
+        self.export_gif_button.setToolTip("Save every epoch's grid as one animated GIF")
+        export = QHBoxLayout()
+        export.addWidget(QLabel("Export"))
+        export.addWidget(self.export_scale)
+        export.addWidget(self.export_captions)
+        export.addStretch(1)
+        export.addWidget(self.export_png_button)
+        export.addWidget(self.export_gif_button)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(head)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(scrub)
+        layout.addLayout(export)
+
+        self.slider.valueChanged.connect(self._on_slider_changed)
+        self.zoom_combo.currentIndexChanged.connect(lambda _: self.view.set_zoom(self.zoom_combo.currentData()))
+        self.export_png_button.clicked.connect(self.exportPngRequested)
+        self.export_gif_button.clicked.connect(self.exportGifRequested)
+        self._update_controls()
+
+    # --- frames ---------------------------------------------------------------
+    def clear(self) -> None:
+        self.timeline.clear()
+        self.view.set_frame(None, None)
+        self._update_slider()
+
+    def add_frame(self, frame: TimelineFrame) -> None:
+        at_end = self.slider.value() >= self.slider.maximum()
+        index = self.timeline.add(frame)
+        self._update_slider()
+        if self.follow_newest and (at_end or len(self.timeline) == 1):
+            self.show_index(len(self.timeline) - 1)
+        elif index == self.slider.value():
+            self.show_index(index)
+
+    def set_frames(self, frames: list[TimelineFrame]) -> None:
+        self.timeline.clear()
+        for frame in frames:
+            self.timeline.add(frame)
+        self._update_slider()
+        self.show_index(len(self.timeline) - 1)
+
+    def count(self) -> int:
+        return len(self.timeline)
+
+    def current_index(self) -> int:
+        return self.slider.value() if len(self.timeline) else -1
+
+    def current(self) -> tuple[np.ndarray, TimelineFrame] | None:
+        i = self.current_index()
+        if i < 0:
+            return None
+        return self.timeline.image(i), self.timeline.frames[i]
+
+    def show_index(self, index: int) -> None:
+        if not len(self.timeline):
+            self.view.set_frame(None, None)
+            self._update_controls()
+            return
+        index = max(0, min(index, len(self.timeline) - 1))
+        if self.slider.value() != index:
+            self.slider.setValue(index)  # -> _on_slider_changed
+            return
+        self._show(index)
+
+    def _on_slider_changed(self, index: int) -> None:
+        if len(self.timeline):
+            self._show(index)
+
+    def _show(self, index: int) -> None:
+        frame = self.timeline.frames[index]
+        try:
+            grid = self.timeline.image(index)
+        except StudioError as exc:
+            self.view.canvas.placeholder = str(exc)
+            grid = None
+        self.view.set_frame(grid, frame if grid is not None else None)
+        self.epoch_label.setText(f"epoch {frame.epoch}  ({index + 1} of {len(self.timeline)})")
+        self._update_controls()
+        self.frameShown.emit(index)
+
+    def _update_slider(self) -> None:
+        self._suggest_scale()
+        n = len(self.timeline)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, n - 1))
+        self.slider.blockSignals(False)
+        self.slider.setEnabled(n > 1)
+        if not n:
+            self.epoch_label.setText("no epochs yet")
+        self._update_controls()
+
+    def _on_scale_edited(self, _value: int) -> None:
+        if not self._suggesting:
+            self._scale_chosen = True
+
+    _suggesting = False
+
+    def _suggest_scale(self) -> None:
+        if self._scale_chosen or not len(self.timeline):
+            return
+        frame = self.timeline.frames[-1]
+        try:
+            width = self.timeline.image(len(self.timeline) - 1).shape[1]
+        except StudioError:
+            return
+        self._suggesting = True
+        self.export_scale.setValue(suggested_export_scale(frame, width))
+        self._suggesting = False
+
+    def _update_controls(self) -> None:
+        has = len(self.timeline) > 0
+        self.export_png_button.setEnabled(has)
+        self.export_gif_button.setEnabled(has)
+

@@ -1,0 +1,175 @@
+"""Long work off the GUI thread: the training run and one-off jobs (dataset loads).
+
+Each job is a parentless QObject moved to its own QThread and wired the
+canonical way: ``started -> work``, ``finished -> quit``, ``deleteLater`` on
+both.  Only plain data crosses the boundary: the core's event dataclasses,
+uint8 numpy grids, the loaded dataset.
+
+There is no Qt event loop inside the worker thread while ``Trainer.run()``
+blocks, so a queued slot on the worker would never run: stop and pause are the
+trainer's own ``threading.Event`` flags, set directly from the GUI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import shiboken6
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+
+from studio.core.config import TrainConfig
+from studio.core.events import RunError, RunFinished
+from studio.core.rundir import RunDirectory
+from studio.errors import StudioError
+
+__all__ = ["TrainingJob", "TrainingWorker", "CallWorker", "start_worker", "join_thread", "thread_running"]
+
+
+@dataclass
+class TrainingJob:
+    """Everything a run needs; built on the GUI thread, read on the worker's."""
+
+    config: TrainConfig
+    run: RunDirectory
+    dataset: Any = None  # an ImageDataset already in memory, or None to load it in the thread
+    resume_from: str | None = None
+    max_steps: int | None = None
+
+
+class TrainingWorker(QObject):
+    """Runs ``Trainer.run()``; forwards every trainer event as ``event``."""
+
+    event = Signal(object)  # studio.core.events.Event
+    datasetProgress = Signal(str, float)
+    finished = Signal(object)  # the RunFinished that ended the run
+
+    def __init__(self, job: TrainingJob):
+        super().__init__()  # parentless: moveToThread refuses objects with a parent
+        self.job = job
+        self._lock = threading.Lock()
+        self._trainer = None
+        # Requests made before the trainer exists (while the dataset loads).
+        self._stop = threading.Event()
+        self._pause = threading.Event()
+
+    # --- control, from any thread ------------------------------------------
+    def request_stop(self) -> None:
+        with self._lock:
+            self._stop.set()
+            if self._trainer is not None:
+                self._trainer.request_stop()
+
+    def request_pause(self) -> None:
+        with self._lock:
+            self._pause.set()
+            if self._trainer is not None:
+                self._trainer.request_pause()
+
+    def request_resume(self) -> None:
+        with self._lock:
+            self._pause.clear()
+            if self._trainer is not None:
+                self._trainer.request_resume()
+
+    # --- the thread's work --------------------------------------------------
+    @Slot()
+    def work(self) -> None:
+        result = RunFinished("error", 0, 0, "the run did not start")
+        try:
+            result = self._run()
+        except Exception as exc:  # noqa: BLE001 - a bug must not leave the thread running forever
+            result = self._fail(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        finally:
+            self.finished.emit(result)
+
+    def _run(self) -> RunFinished:
+        from studio.core.trainer import Trainer
+        from studio.data.dataset import load_dataset
+
+        job = self.job
+        cfg = job.config
+        try:
+            dataset = job.dataset
+            if dataset is None:
+                dataset = load_dataset(cfg.dataset, cfg.image_size, cfg.channels, cfg.dataset_size,
+                                       self.datasetProgress.emit)
+            if self._stop.is_set():
+                result = RunFinished("stopped", 0, 0)
+                self.event.emit(result)
+                return result
+            trainer = Trainer(cfg, dataset, job.run, on_event=self.event.emit, resume_from=job.resume_from,
+                              max_steps=job.max_steps)
+        except StudioError as exc:
+            return self._fail(str(exc), "")
+        except OSError as exc:
+            name = f"{exc.filename}: " if exc.filename else ""
+            return self._fail(f"{name}{exc.strerror or exc}", traceback.format_exc())
+        with self._lock:
+            self._trainer = trainer
+            if self._stop.is_set():
+                trainer.request_stop()
+            if self._pause.is_set():
+                trainer.request_pause()
+        return trainer.run()
+
+    def _fail(self, message: str, details: str) -> RunFinished:
+        self.event.emit(RunError(message, details))
+        result = RunFinished("error", 0, 0, message)
+        self.event.emit(result)
+        return result
+
+
+class CallWorker(QObject):
+    """Calls ``fn(progress)`` once in a thread; ``progress(message, fraction)`` may be called from ``fn``."""
+
+    progress = Signal(str, float)
+    returned = Signal(object)
+    errored = Signal(object)  # the exception
+    finished = Signal()
+
+    def __init__(self, fn: Callable[[Callable[[str, float], None]], Any]):
+        super().__init__()
+        self._fn = fn
+
+    @Slot()
+    def work(self) -> None:
+        try:
+            value = self._fn(self.progress.emit)
+        except Exception as exc:  # noqa: BLE001 - reported to the GUI, which decides what to show
+            exc.details = traceback.format_exc()  # type: ignore[attr-defined]
+            self.errored.emit(exc)
+        else:
+            self.returned.emit(value)
+        finally:
+            self.finished.emit()
+
+
+def start_worker(worker: QObject) -> QThread:
+    """Move ``worker`` (with ``work`` and ``finished``) to a new QThread and start it."""
+    thread = QThread()
+    thread.setObjectName(type(worker).__name__)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.work)
+    # Direct: quit() is thread-safe, and a queued quit would wait for the GUI
+    # thread, which may itself be blocked joining this thread on close.
+    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    worker.finished.connect(worker.deleteLater, Qt.ConnectionType.DirectConnection)
+    thread.finished.connect(thread.deleteLater)
+    thread.start()
+    return thread
+
+
+def thread_running(thread: QThread | None) -> bool:
+    return thread is not None and shiboken6.isValid(thread) and thread.isRunning()
+
+
+def join_thread(thread: QThread | None, timeout_ms: int | None = None) -> bool:
+    """Wait for ``thread`` to end; True when it has (or was already gone)."""
+    if not thread_running(thread):
+        return True
+    if timeout_ms is None:
+        return bool(thread.wait())
+    return bool(thread.wait(timeout_ms))

@@ -1,0 +1,123 @@
+"""The window's parts on their own: metric buffers, smoothing, redraw throttle, timeline, worker thread."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio.gui.history import MetricHistory, ema
+
+
+def test_history_grows_by_doubling_and_stays_finite():
+    h = MetricHistory(["a", "b"], capacity=4)
+    for i in range(1000):
+        h.append(i, {"a": float(i), "b": None if i % 3 else math.nan if i == 6 else float(-i)})
+    assert len(h) == 1000
+    assert np.array_equal(h.x(), np.arange(1000))
+    assert np.array_equal(h.y("a"), np.arange(1000))
+    assert np.isfinite(h.y("b")).all()
+    assert h.y("b")[7] == h.y("b")[3] == -3.0  # gaps keep the last finite value
+    assert h.has_values("b")
+    empty = MetricHistory(["c"])
+    empty.append(0, {"c": None})
+    assert not empty.has_values("c")
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.3, 0.9, 0.99, 0.999])
+def test_ema_matches_the_recurrence(weight):
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=9000).cumsum()
+    expected = np.empty_like(values)
+    s = 0.0
+    for i, v in enumerate(values):
+        s = weight * s + (1 - weight) * v
+        expected[i] = s / (1 - weight ** (i + 1)) if weight else v
+    assert np.allclose(ema(values, weight), expected, rtol=1e-9, atol=1e-9)
+
+
+def test_plots_redraw_at_most_ten_times_a_second(qtbot):
+    from studio.gui.plots import REDRAW_INTERVAL_MS, TrainingPlots
+
+    assert REDRAW_INTERVAL_MS >= 100
+
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.show()
+    redraws = []
+    plots.redrawn.connect(lambda: redraws.append(time.perf_counter()))
+    started = time.perf_counter()
+    step = 0
+    while time.perf_counter() - started < 1.5:
+        for _ in range(50):
+            step += 1
+            plots.add(step, {"d_loss": 1.0 / step, "g_loss": math.nan, "d_x": 0.5}, {"g_lr": 2e-4, "d_lr": 2e-4})
+        qtbot.wait(5)
+    most = 1.5 / (REDRAW_INTERVAL_MS / 1000) + 2
+    assert 2 <= len(redraws) <= most
+    qtbot.waitUntil(lambda: len(plots.curve_data("lossPlot", "d_loss")[0]) == step, timeout=1000)
+    assert np.isfinite(plots.curve_data("lossPlot", "g_loss")[1]).all()
+
+
+def test_timeline_reads_old_frames_back_and_exports(tmp_path):
+    from studio.gui.timeline import SampleTimeline, TimelineFrame, export_gif, export_png
+
+    timeline = SampleTimeline()
+    for epoch in range(1, 13):
+        grid = np.full((20, 30, 3), epoch * 10, dtype=np.uint8)
+        path = tmp_path / f"epoch_{epoch:04d}.png"
+        Image.fromarray(grid).save(path)
+        timeline.add(TimelineFrame(epoch, 2, 3, ["red hair", "blue hair"], ["a", "b", "c"], str(path), grid))
+    assert len(timeline) == 12
+    assert timeline.frames[0].grid is None  # old pixels dropped from memory
+    assert timeline.image(0)[0, 0, 0] == 10  # and read back from the PNG
+    assert timeline.frames[-1].grid is not None
+
+    size = export_png(tmp_path / "one.png", timeline.image(11), timeline.frames[11], scale=4, captions=False)
+    assert size == (120, 80)
+    w, h = export_png(tmp_path / "cap.png", timeline.image(11), timeline.frames[11], scale=2, captions=True)
+    assert w > 60 and h > 40
+    assert export_gif(tmp_path / "all.gif", timeline, scale=1, captions=True) == 12
+    with Image.open(tmp_path / "all.gif") as gif:
+        assert gif.n_frames == 12
+
+
+def test_sample_view_keeps_captions_legible(qtbot):
+    from studio.gui.timeline import SampleView, TimelineFrame
+
+    view = SampleView()
+    qtbot.addWidget(view)
+    view.resize(500, 500)
+    view.show()
+    grid = np.zeros((12 * 34 + 2, 10 * 34 + 2, 3), dtype=np.uint8)
+    frame = TimelineFrame(1, 12, 10, [f"colour{i} hair" for i in range(12)], [f"colour{i} eyes" for i in range(10)])
+    view.set_frame(grid, frame)
+    left, top, rotated = view.canvas.margins()
+    assert rotated  # too narrow for horizontal column captions at this zoom
+    assert left > 40 and top > 40
+    size = view.canvas.sizeHint()
+    assert size.width() <= view.viewport().width() + 1 and size.height() <= view.viewport().height() + 1
+    view.set_zoom(4.0)
+    assert not view.canvas.margins()[2]  # wide cells: captions lie flat
+
+
+def test_worker_reports_a_bad_dataset_and_its_thread_ends(qtbot, tmp_path):
+    from studio.core.config import TrainConfig
+    from studio.core.events import RunError, RunFinished
+    from studio.core.rundir import RunDirectory
+    from studio.gui.worker import TrainingJob, TrainingWorker, join_thread, start_worker
+
+    config = TrainConfig(dataset=f"folder:{tmp_path / 'missing'}", family="dcgan", image_size=32)
+    run = RunDirectory.create(tmp_path / "runs", config)
+    worker = TrainingWorker(TrainingJob(config, run))
+    events = []
+    worker.event.connect(events.append)
+    with qtbot.waitSignal(worker.finished, timeout=10_000):
+        thread = start_worker(worker)
+    assert join_thread(thread, 5000)
+    qtbot.waitUntil(lambda: any(isinstance(e, RunFinished) for e in events), timeout=2000)
+    errors = [e for e in events if isinstance(e, RunError)]
+    assert errors and "missing" in errors[0].message
