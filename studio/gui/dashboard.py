@@ -169,6 +169,7 @@ class TrainingDashboard(QWidget):
         elif isinstance(event, RunFinished):
             self.live = False
             self._progress_dirty = True
+            self.plots.fit_tight()
 
     def _on_started(self, event: RunStarted) -> None:
         self.started = event
@@ -233,6 +234,7 @@ class TrainingDashboard(QWidget):
         self.plots.clear()
         self.plots.set_has_aux(files.has_aux or files.config.family == "acgan")
         self.plots.extend(files.rows)
+        self.plots.fit_tight()
         self.timeline.set_frames(files.frames)
         self.last_step = int(files.rows[-1][0]) if files.rows else 0
         self.controls.reset_progress()

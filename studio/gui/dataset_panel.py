@@ -9,6 +9,7 @@ source combo, the Browse button or drag and drop.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,7 @@ class DatasetSummary:
     captions: list[str] = field(default_factory=list)
     counts: list[tuple[str, int, int]] = field(default_factory=list)  # (name, images, group)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
 
 def summarise_dataset(dataset, key: tuple, seconds: float = 0.0) -> DatasetSummary:
@@ -146,6 +148,7 @@ class DatasetPanel(QWidget):
     datasetLoaded = Signal(object)  # DatasetSummary
     datasetFailed = Signal(str)
     message = Signal(str)  # for the log panel
+    warning = Signal(str)
 
     def __init__(self, binder: ConfigBinder, parent: QWidget | None = None):
         super().__init__(parent)
@@ -208,7 +211,7 @@ class DatasetPanel(QWidget):
         self.preview.setObjectName("datasetPreview")
         self.preview.setViewMode(QListView.ViewMode.IconMode)
         self.preview.setIconSize(QSize(PREVIEW_ICON, PREVIEW_ICON))
-        self.preview.setGridSize(QSize(PREVIEW_ICON + 44, PREVIEW_ICON + 40))
+        self.preview.setGridSize(QSize(PREVIEW_ICON + 58, PREVIEW_ICON + 40))
         self.preview.setResizeMode(QListView.ResizeMode.Adjust)
         self.preview.setMovement(QListView.Movement.Static)
         self.preview.setWordWrap(True)
@@ -371,8 +374,13 @@ class DatasetPanel(QWidget):
             from studio.data.dataset import load_dataset
 
             started = time.perf_counter()
-            dataset = load_dataset(spec, image_size, channels, size, progress)
-            return dataset, summarise_dataset(dataset, key, time.perf_counter() - started)
+            # A folder reader reports skipped files as warnings; the log panel shows them.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                dataset = load_dataset(spec, image_size, channels, size, progress)
+            summary = summarise_dataset(dataset, key, time.perf_counter() - started)
+            summary.warnings = [str(w.message) for w in caught]
+            return dataset, summary
 
         self._worker = CallWorker(load)
         self._worker.progress.connect(self._on_progress)
@@ -416,6 +424,8 @@ class DatasetPanel(QWidget):
         self.status.setText(f"Loaded in {summary.seconds:.1f} s")
         self.message.emit(f"Dataset {spec}: {summary.count:,} images at {summary.image_size} px loaded in "
                           f"{summary.seconds:.1f} s")
+        for text in summary.warnings:
+            self.warning.emit(text)
         self.datasetLoaded.emit(summary)
 
     def _on_failed(self, exc: Exception) -> None:
@@ -459,7 +469,7 @@ class DatasetPanel(QWidget):
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
             self.preview.addItem(item)
         lines = max((c.count("\n") + 1 for c in summary.captions if c), default=0)
-        self.preview.setGridSize(QSize(PREVIEW_ICON + 44, PREVIEW_ICON + 10 + 15 * lines))
+        self.preview.setGridSize(QSize(PREVIEW_ICON + 58, PREVIEW_ICON + 10 + 15 * lines))
         self.counts.set_counts(summary.counts)
         self.counts_box.setVisible(bool(summary.counts))
         if len(summary.counts) > MAX_BARS:

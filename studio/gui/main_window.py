@@ -13,7 +13,6 @@ before it replaces the current one, so a damaged file changes nothing.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QStandardPaths, Qt
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.core.atomic import atomic_write_bytes
 from studio.core.events import (
     CheckpointSaved,
     EpochEnd,
@@ -72,8 +72,7 @@ def example_project_path(name: str = EXAMPLE_PROJECT) -> Path | None:
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
     target = Path(base or Path.home() / ".gan-studio") / "projects" / name
     if not (target / PROJECT_FILE).is_file():
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source / PROJECT_FILE, target / PROJECT_FILE)
+        atomic_write_bytes(target / PROJECT_FILE, (source / PROJECT_FILE).read_bytes(), overwrite=False)
     return target
 
 
@@ -219,6 +218,7 @@ class MainWindow(QMainWindow):
         self.binder.validityChanged.connect(lambda _: self._update_train_reason())
         self.model_panel.presetChosen.connect(self._on_preset_chosen)
         self.dataset_panel.message.connect(lambda text: self.log_view.log(text))
+        self.dataset_panel.warning.connect(lambda text: self.log_view.log(text, "warning"))
         self.dataset_panel.datasetFailed.connect(lambda text: self.log_view.log(f"dataset: {text}", "error"))
         self.controls.trainRequested.connect(lambda: self.start_training())
         self.controls.pauseRequested.connect(self.pause_training)

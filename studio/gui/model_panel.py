@@ -110,6 +110,7 @@ class ModelPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.preset_description)
         layout.addWidget(self.condition_label)
+        layout.addWidget(self.counts)
         layout.addWidget(self.message)
 
         self.editors = {}
@@ -140,7 +141,6 @@ class ModelPanel(QWidget):
             box.setObjectName("groupOther")
             box.setLayout(self._form(others))
             layout.addWidget(box)
-        layout.addWidget(self.counts)
         layout.addStretch(1)
 
         scroll = QScrollArea()

@@ -161,22 +161,30 @@ class MetricPlot(pg.PlotWidget):
         self.getPlotItem().enableAutoRange(x=False, y=False)
         self.user_range = False
 
-    def fit(self, x_first: float, x_last: float, y_low: float | None, y_high: float | None) -> None:
-        """Follow the data in coarse steps (no change while it stays comfortably inside)."""
+    def fit(self, x_first: float, x_last: float, y_low: float | None, y_high: float | None,
+            tight: bool = False) -> None:
+        """Follow the data in coarse steps (no change while it stays comfortably inside).
+
+        ``tight`` fits the data exactly: a finished run has no more steps to make room for.
+        """
         if self.user_range:
             return
         view = self.getPlotItem().getViewBox()
         (vx0, vx1), (vy0, vy1) = view.viewRange()
         span = max(x_last - x_first, 1.0)
-        if x_last > vx1 or vx1 - x_first > 4 * span or abs(vx0 - x_first) > 1e-9:
+        if tight:
+            view.setXRange(x_first, x_first + span, padding=0.02)
+        elif x_last > vx1 or vx1 - x_first > 4 * span or abs(vx0 - x_first) > 1e-9:
             view.setXRange(x_first, x_first + _nice_ceil(span * 1.3), padding=0)
         if self.spec.y_range is not None or y_low is None or y_high is None:
             return
-        y_span = max(y_high - y_low, abs(y_high) * 1e-3, 1e-12)
-        low, high = y_low - 0.08 * y_span, y_high + 0.08 * y_span
         if self.spec.object_name == "lrPlot":
-            low = 0.0  # a constant rate centred in a band around it would read as 0
-        if y_low < vy0 or y_high > vy1 or (vy1 - vy0) > 2.5 * (high - low):
+            # From zero: a constant rate centred in a band around it would read as 0.
+            low, high = 0.0, max(y_high, 1e-12) * 1.15
+        else:
+            y_span = max(y_high - y_low, abs(y_high) * 1e-3, 1e-12)
+            low, high = y_low - 0.08 * y_span, y_high + 0.08 * y_span
+        if tight or y_low < vy0 or y_high > vy1 or (vy1 - vy0) > 2.5 * (high - low):
             view.setYRange(low, high, padding=0)
 
 
@@ -263,6 +271,14 @@ class TrainingPlots(QWidget):
         self._drawn_version = -1
         self.redraw()
 
+    def fit_tight(self) -> None:
+        """Draw what is buffered and fit every plot to it (a run ended, or one read from files)."""
+        self._tight = True
+        self._force_redraw()
+        self._tight = False
+
+    _tight = False
+
     def redraw(self) -> None:
         if self.history.version == self._drawn_version:
             return
@@ -284,7 +300,7 @@ class TrainingPlots(QWidget):
                 lows.append(float(y.min()))
                 highs.append(float(y.max()))
             if len(x):
-                plot.fit(float(x[0]), float(x[-1]), min(lows, default=None), max(highs, default=None))
+                plot.fit(float(x[0]), float(x[-1]), min(lows, default=None), max(highs, default=None), self._tight)
         self.redrawn.emit()
 
     def curve_data(self, object_name: str, key: str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gui_helpers import editor, make_folder_dataset, set_field, wait_dataset
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QListWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QListWidget, QWidget
 
 
 def test_builtin_preview_and_counts(make_window, example, qtbot):
@@ -92,3 +92,16 @@ def test_loading_runs_off_the_gui_thread(make_window, example, qtbot, monkeypatc
     set_field(window, "dataset_size", 64)
     wait_dataset(qtbot, window)
     assert seen and not any(seen)
+
+
+def test_damaged_image_in_a_folder_is_reported_in_the_log(make_window, example, qtbot, tmp_path):
+    window = make_window(example)
+    set_field(window, "dataset_size", 64)
+    folder = make_folder_dataset(tmp_path / "pets", classes=("cats", "dogs"), per_class=10)
+    (folder / "cats" / "broken.png").write_bytes(b"not a png at all")
+    set_field(window, "family", "cgan-concat")
+    window.dataset_panel.set_folder(folder)
+    qtbot.waitUntil(lambda: window.dataset_panel.summary is not None
+                    and window.dataset_panel.summary.key[0] == f"folder:{folder}", timeout=20_000)
+    assert window.dataset_panel.summary.count == 20
+    assert "broken.png" in window.findChild(QWidget, "logView").toPlainText()
