@@ -117,7 +117,8 @@ class WindowBench:
             self.app.processEvents()
             time.sleep(0.02)
 
-    def run(self, steps: int, warmup: int) -> float:
+    def run(self, steps: int, warmup: int) -> tuple[float, float]:
+        """(images per second, share of one core the GUI thread used meanwhile)."""
         from PySide6.QtCore import QEventLoop, Qt
 
         from studio.core.events import StepMetrics
@@ -130,16 +131,18 @@ class WindowBench:
                 marks.append((event.step, time.perf_counter()))
 
         loop = QEventLoop()
+        cpu0, wall0 = time.thread_time(), time.perf_counter()
         if not window.start_training(max_steps=warmup + steps):
             raise SystemExit(f"error: the window refused to train: {window.binder.error or window.last_error}")
         window._worker.event.connect(record, Qt.ConnectionType.DirectConnection)
         window._worker.finished.connect(lambda _: loop.quit())
         loop.exec()  # the application's own event loop, as in `python main.py`
+        gui_share = (time.thread_time() - cpu0) / (time.perf_counter() - wall0)
         window.join_training()
         self.app.processEvents()
         if window.last_error:
             raise SystemExit(f"error: {window.last_error}")
-        return _rate(marks, warmup, window.binder.config.batch_size)
+        return _rate(marks, warmup, window.binder.config.batch_size), gui_share
 
     def close(self) -> None:
         self.window.setWindowModified(False)
@@ -174,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 
     config = Project.load(project).config
     width, height = (int(v) for v in args.size.lower().split("x"))
-    headless_rates, window_rates = [], []
+    headless_rates, window_rates, gui_shares = [], [], []
     bench = None
     try:
         # The first headless run also draws and caches the dataset the window then reads.
@@ -182,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"headless {headless_rates[-1]:8.1f} img/s", flush=True)
         bench = WindowBench(project, (width, height))
         for _ in range(args.repeats):
-            window_rates.append(bench.run(args.steps, args.warmup))
-            print(f"window   {window_rates[-1]:8.1f} img/s", flush=True)
+            rate, share = bench.run(args.steps, args.warmup)
+            window_rates.append(rate)
+            gui_shares.append(share)
+            print(f"window   {rate:8.1f} img/s  (GUI thread busy {100 * share:.1f}% of one core)", flush=True)
             headless_rates.append(run_headless_child(project, args.steps, args.warmup))
             print(f"headless {headless_rates[-1]:8.1f} img/s", flush=True)
     finally:
@@ -198,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"preset {args.preset}, batch {config.batch_size}, log_every {config.log_every}, "
           f"{args.steps} timed steps per run, {args.repeats} window runs, {torch.get_num_threads()} torch threads")
     print("window / neighbouring headless: " + ", ".join(f"{r:.3f}" for r in ratios))
-    print(f"overhead of the window: {overhead:+.1f}% (median of the ratios)")
+    print(f"overhead of the window: {overhead:+.1f}% (median of the ratios); the GUI thread used "
+          f"{100 * statistics.median(gui_shares):.1f}% of one core while training")
     print(f"headless {h:.1f} img/s, window {w:.1f} img/s")
     return 0
 

@@ -488,6 +488,13 @@ class DatasetPanel(QWidget):
     def is_loading(self) -> bool:
         return self._busy
 
+    def will_load(self, config) -> bool:
+        """True while the data ``config`` needs is being loaded or is about to be."""
+        key = (config.dataset, config.dataset_size, config.image_size, config.channels)
+        if self._busy and self._loading_key == key:
+            return True
+        return self._wanted == key and (self._busy or self._debounce.isActive())
+
     def shutdown(self) -> None:
         self._debounce.stop()
         self._wanted = None

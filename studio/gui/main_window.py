@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.project: Project | None = None
         self.last_error = ""
         self._worker: TrainingWorker | None = None
+        self._pending: tuple | None = None  # a run waiting for the dataset panel's load
         self._thread = None
         self._live_run: str | None = None
         self._session_states: dict[str, str] = {}
@@ -220,6 +221,8 @@ class MainWindow(QMainWindow):
         self.dataset_panel.message.connect(lambda text: self.log_view.log(text))
         self.dataset_panel.warning.connect(lambda text: self.log_view.log(text, "warning"))
         self.dataset_panel.datasetFailed.connect(lambda text: self.log_view.log(f"dataset: {text}", "error"))
+        self.dataset_panel.datasetLoaded.connect(self._on_dataset_loaded)
+        self.dataset_panel.datasetFailed.connect(self._on_dataset_failed)
         self.controls.trainRequested.connect(lambda: self.start_training())
         self.controls.pauseRequested.connect(self.pause_training)
         self.controls.continueRequested.connect(self.continue_training)
@@ -321,7 +324,8 @@ class MainWindow(QMainWindow):
 
     @property
     def training(self) -> bool:
-        return self._worker is not None
+        """A run is in progress (or waits for its dataset)."""
+        return self._worker is not None or self._pending is not None
 
     # --- projects -------------------------------------------------------------
     def _confirm_discard(self) -> bool:
@@ -522,16 +526,7 @@ class MainWindow(QMainWindow):
         if self.binder.error:
             self.show_error("Cannot train", self.binder.error)
             return False
-        config = self.binder.config
-        try:
-            run = RunDirectory.create(self.project.runs_dir, config)
-        except (StudioError, OSError) as exc:
-            self.show_error("Cannot start the run", _error_text(exc))
-            return False
-        self.log_view.log(f"New run {run.path}")
-        job = TrainingJob(config, run, dataset=self.dataset_panel.dataset_for(config), max_steps=max_steps)
-        self._start(job, f"Run <b>{run.run_id}</b> — {config.family} on {config.dataset}")
-        return True
+        return self._launch(self.binder.config, None, None, max_steps)
 
     def resume_training(self, run: RunDirectory | None = None, checkpoint: str | Path | None = None) -> bool:
         if self.training or self.project is None:
@@ -569,9 +564,55 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot resume", _error_text(exc))
             return False
         self.log_view.log(f"Resuming {run.path} from {checkpoint}")
-        job = TrainingJob(config, run, dataset=self.dataset_panel.dataset_for(config), resume_from=str(checkpoint))
-        self._start(job, f"Run <b>{run.run_id}</b> (resumed) — {config.family} on {config.dataset}")
+        return self._launch(config, run, str(checkpoint), None)
+
+    def _launch(self, config, run: RunDirectory | None, resume_from: str | None, max_steps: int | None) -> bool:
+        """Start now, or as soon as the dataset panel has loaded the data this run needs.
+
+        Pressing Train while the preview is still loading must not draw the same
+        dataset twice at once on the same cores.
+        """
+        dataset = self.dataset_panel.dataset_for(config)
+        if dataset is None and self.dataset_panel.will_load(config):
+            self._pending = (config, run, resume_from, max_steps)
+            self.controls.set_state("starting")
+            self.controls.state_label.setText("Waiting for the dataset to load…")
+            self._update_train_reason()
+            return True
+        return self._launch_now(config, run, resume_from, max_steps, dataset)
+
+    def _launch_now(self, config, run, resume_from, max_steps, dataset) -> bool:
+        self._pending = None
+        if run is None:
+            try:
+                run = RunDirectory.create(self.project.runs_dir, config)
+            except (StudioError, OSError) as exc:
+                self.controls.set_state("idle")
+                self._update_train_reason()
+                self.show_error("Cannot start the run", _error_text(exc))
+                return False
+            self.log_view.log(f"New run {run.path}")
+        job = TrainingJob(config, run, dataset=dataset, resume_from=resume_from, max_steps=max_steps)
+        resumed = " (resumed)" if resume_from else ""
+        self._start(job, f"Run <b>{run.run_id}</b>{resumed} — {config.family} on {config.dataset}")
         return True
+
+    def _on_dataset_loaded(self, summary) -> None:
+        if self._pending is None:
+            return
+        config = self._pending[0]
+        dataset = self.dataset_panel.dataset_for(config)
+        if dataset is not None:
+            self._launch_now(*self._pending, dataset)
+        elif not self.dataset_panel.will_load(config):
+            self._launch_now(*self._pending, None)  # the settings moved on: the worker loads its own
+
+    def _on_dataset_failed(self, text: str) -> None:
+        if self._pending is not None:
+            self._pending = None
+            self.controls.set_state("idle")
+            self._update_train_reason()
+            self.show_error("Cannot train", f"The dataset did not load: {text}")
 
     def _start(self, job: TrainingJob, title: str) -> None:
         self._live_run = str(job.run.path)
@@ -605,6 +646,12 @@ class MainWindow(QMainWindow):
             self.pause_training()
 
     def stop_training(self) -> None:
+        if self._pending is not None:
+            self._pending = None
+            self.controls.set_state("idle")
+            self._update_train_reason()
+            self.log_view.log("Train cancelled before the run started")
+            return
         if self._worker is not None:
             self._worker.request_stop()
             self.controls.set_state("stopping")
@@ -771,6 +818,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the run (it writes its checkpoint) and join every thread; safe to call twice."""
+        self._pending = None
         if self._worker is not None:
             self._worker.request_stop()
             self._worker.request_resume()

@@ -199,3 +199,37 @@ def test_unconditional_run_has_no_aux_curves(make_window, example, qtbot, family
     assert plots.plots["auxAccuracyPlot"].placeholder()
     qtbot.waitUntil(lambda: len(plots.curve_data("lossPlot", "d_loss")[0]) > 0, timeout=5000)
     assert len(plots.curve_data("auxAccuracyPlot", "aux_acc_real")[0]) == 0
+
+
+def test_train_pressed_while_the_dataset_loads_waits_for_it(make_window, example, qtbot, monkeypatch):
+    import studio.data.dataset as dataset_module
+
+    calls = []
+    original = dataset_module.load_dataset
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(dataset_module, "load_dataset", counting)
+    window = make_window(example)
+    shrink(window, epochs=1)
+    assert window.dataset_panel.dataset_for(window.binder.config) is None
+    qtbot.mouseClick(button(window, "trainButton"), Qt.MouseButton.LeftButton)
+    assert window.training and window.controls.state == "starting"
+    assert not window.project.runs()  # no run folder until it really starts
+    qtbot.waitUntil(lambda: window.dashboard.timeline.count() == 1, timeout=30_000)
+    qtbot.waitUntil(lambda: not window.training, timeout=30_000)
+    assert len(calls) == 1  # the panel's load served the run too
+
+
+def test_stop_before_the_run_starts_cancels_it(make_window, example, qtbot):
+    window = make_window(example)
+    shrink(window, epochs=1)
+    qtbot.mouseClick(button(window, "trainButton"), Qt.MouseButton.LeftButton)
+    assert window.controls.state == "starting"
+    qtbot.mouseClick(button(window, "stopButton"), Qt.MouseButton.LeftButton)
+    assert not window.training
+    wait_dataset(qtbot, window)
+    qtbot.wait(100)
+    assert not window.training and not window.project.runs()
