@@ -13,13 +13,20 @@ __all__ = ["resolve_device", "Precision", "resolve_precision", "cpu_has_fast_bf1
 
 
 def resolve_device(name: str) -> torch.device:
+    """The torch device for a config's ``device``; CUDA devices always carry their index.
+
+    Tensors report ``cuda:0``, never bare ``cuda``, so an index-less device would
+    compare unequal to the device of every tensor placed on it.
+    """
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ConfigError(f"device {name!r}: this PyTorch sees no CUDA GPU; use auto or cpu")
         device = torch.device(name)
-        if device.index is not None and device.index >= torch.cuda.device_count():
+        if device.index is None:
+            device = torch.device("cuda", torch.cuda.current_device())
+        if device.index >= torch.cuda.device_count():
             raise ConfigError(f"device {name!r}: only {torch.cuda.device_count()} CUDA device(s) present")
         return device
     if name == "cpu":

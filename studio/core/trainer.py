@@ -263,7 +263,8 @@ class Trainer:
     # --- one step ------------------------------------------------------------
     def _batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         images, labels = self.images[index], self.labels[index]
-        if images.device != self.device:  # a set too big for the GPU streams from pinned memory
+        if images.device.type == "cpu" and self.device.type != "cpu":
+            # a set too big for the GPU streams from pinned memory
             images = images.pin_memory().to(self.device, non_blocking=True)
             labels = labels.to(self.device, non_blocking=True)
         real = images.float().div_(127.5).sub_(1.0).contiguous(memory_format=self.memory_format)
