@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from studio.core.atomic import atomic_torch_save
-from studio.core.conditions import Categorical, ConditionSpace, MultiAttribute, MultiLabel, NoCondition
+from studio.core.conditions import Categorical, ColourSpace, ConditionSpace, MultiAttribute, MultiLabel, NoCondition
 from studio.errors import DatasetError
 
 __all__ = [
@@ -35,7 +35,10 @@ __all__ = [
     "dataset_space",
 ]
 
-BUILTIN_NAMES = ("faces", "shapes", "digits")
+BUILTIN_NAMES = ("faces", "faces-rgb", "shapes", "digits")
+# Sets that reuse another set's drawing (and cache) with other labels:
+# faces-rgb is the faces labelled by the true RGB of hair and iris.
+_BUILTIN_VIEWS = {"faces-rgb": ("faces", "colours")}
 BUILTIN_DEFAULT_SIZE = 12_000
 BUILTIN_SEED = 0
 # Bump when a generator's drawing changes, so stale caches are not reused.
@@ -77,6 +80,13 @@ class ImageDataset:
             return out
         if isinstance(space, MultiLabel):
             return list(zip(space.names, self.labels.sum(0).long().tolist()))
+        if isinstance(space, ColourSpace):  # by nearest colour name
+            nearest, out = space.nearest_names(self.labels), []
+            for i, attribute in enumerate(space.attributes):
+                names = space.colour_names(i)
+                counts = torch.bincount(nearest[:, i], minlength=len(names))
+                out += [(f"{n} {attribute}", c) for n, c in zip(names, counts.tolist())]
+            return out
         return []
 
 
@@ -124,6 +134,13 @@ def _faces_space() -> MultiAttribute:
     return MultiAttribute([("hair", [n for n, _ in HAIR_COLOURS]), ("eyes", [n for n, _ in EYE_COLOURS])])
 
 
+def _faces_rgb_space() -> ColourSpace:
+    from studio.data.builtin.faces import COLOUR_JITTER, EYE_COLOURS, HAIR_COLOURS
+
+    palettes = {"hair": HAIR_COLOURS, "eyes": EYE_COLOURS}
+    return ColourSpace(["hair", "eyes"], palettes=palettes, jitter=COLOUR_JITTER / 255.0)
+
+
 def _shapes_space() -> MultiLabel:
     from studio.data.builtin.shapes import OBJECT_NAMES
 
@@ -152,7 +169,8 @@ def _generate_builtin(name: str, n: int, seed: int) -> dict:
 
 
 def builtin_space(name: str) -> ConditionSpace:
-    return {"faces": _faces_space, "shapes": _shapes_space, "digits": _digits_space}[name]()
+    spaces = {"faces": _faces_space, "faces-rgb": _faces_rgb_space, "shapes": _shapes_space, "digits": _digits_space}
+    return spaces[name]()
 
 
 def _builtin_tensors(name: str, n: int, seed: int, progress: Progress | None) -> dict[str, torch.Tensor]:
@@ -231,11 +249,14 @@ def load_dataset(
     started = time.perf_counter()
     if parsed.kind == "builtin":
         n = size or BUILTIN_DEFAULT_SIZE
-        tensors = _builtin_tensors(parsed.value, n, BUILTIN_SEED, progress)
-        images, labels = tensors["images"], tensors["labels"]
+        source, label_key = _BUILTIN_VIEWS.get(parsed.value, (parsed.value, "labels"))
+        tensors = _builtin_tensors(source, n, BUILTIN_SEED, progress)
+        images, labels = tensors["images"], tensors[label_key]
         space = builtin_space(parsed.value)
-        extras = {k: v for k, v in tensors.items() if k not in ("images", "labels")} or None
-        if isinstance(space, MultiLabel):
+        # The tensors not used as labels stay as extras ("labels" -> "classes" when another is used).
+        extras = {("classes" if k == "labels" else k): v for k, v in tensors.items() if k not in ("images", label_key)}
+        extras = extras or None
+        if isinstance(space, (MultiLabel, ColourSpace)):
             labels = labels.float()
         else:
             labels = labels.long()
