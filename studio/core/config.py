@@ -121,7 +121,7 @@ class TrainConfig:
     device: str = _f("auto", "auto (CUDA when present), cpu, cuda, or cuda:N.")
     precision: str = _f(
         "auto",
-        "auto: bfloat16/float16 autocast where the hardware is fast at it; float32 turns it off.",
+        "auto: bfloat16 autocast on CPUs with bf16 instructions, float32 (TF32) on CUDA, where these models gain nothing from autocast; float32 turns it off.",
         choices=PRECISIONS,
     )
     log_every: int = _f(10, "Report step figures every this many steps.", min=1, max=100_000)

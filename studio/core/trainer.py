@@ -147,6 +147,7 @@ class Trainer:
         self.loss = adversarial_loss(cfg.loss)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True  # cuDNN convolutions use TF32 already
 
         torch.manual_seed(cfg.seed)
         self.data_rng = torch.Generator().manual_seed(cfg.seed)

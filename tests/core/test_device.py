@@ -32,3 +32,17 @@ def test_without_cuda(monkeypatch):
         resolve_device("cuda")
     with pytest.raises(ConfigError, match="use auto, cpu"):
         resolve_device("tpu")
+
+
+def test_auto_precision_is_float32_on_cuda_and_follows_the_cpu_otherwise(monkeypatch):
+    from studio.core import device as device_module
+    from studio.core.device import resolve_precision
+
+    assert resolve_precision("auto", torch.device("cuda", 0)).name == "float32"
+    monkeypatch.setattr(device_module, "cpu_has_fast_bf16", lambda: True)
+    assert resolve_precision("auto", torch.device("cpu")).name == "bfloat16"
+    monkeypatch.setattr(device_module, "cpu_has_fast_bf16", lambda: False)
+    assert resolve_precision("auto", torch.device("cpu")).name == "float32"
+    assert resolve_precision("float16", torch.device("cuda", 0)).needs_scaler
+    with pytest.raises(ConfigError, match="float16 needs a CUDA GPU"):
+        resolve_precision("float16", torch.device("cpu"))
