@@ -705,8 +705,12 @@ class ColourSpace(ConditionSpace):
         chosen = self.parse_partial(fixed_colours) if fixed_colours else {}
         parts = []
         for i, attribute in enumerate(self.attributes):
-            default = torch.tensor(self.palettes[attribute][0][1]) if attribute in self.palettes else torch.full((3,), 0.5)
-            parts.append(chosen.get(i, default))
+            if i in chosen:
+                parts.append(chosen[i])
+            elif attribute in self.palettes:
+                parts.append(torch.tensor(self.palettes[attribute][0][1]))
+            else:
+                parts.append(torch.full((3,), 0.5))
         return torch.cat(parts)
 
     @staticmethod
@@ -780,7 +784,10 @@ class ColourSpace(ConditionSpace):
         )
 
     def table(
-        self, row_attribute: int | str = 0, col_attribute: int | str = 1, fixed_colours: torch.Tensor | str | None = None
+        self,
+        row_attribute: int | str = 0,
+        col_attribute: int | str = 1,
+        fixed_colours: torch.Tensor | str | None = None,
     ) -> ConditionGrid:
         """Every named colour of one attribute down the rows x every one of another across."""
         r, c = self.attribute_index(row_attribute), self.attribute_index(col_attribute)

@@ -6,10 +6,12 @@ down to 4x4 features; then a real/fake head and, by family:
 * dcgan            -- nothing else
 * cgan-concat      -- the condition, embedded and tiled 4x4, is concatenated to
                       the features and mixed by a 1x1 convolution (anime recipe)
-* cgan-projection  -- adds <embed(c), sum of features> to the logit (Miyato & Koyama)
-* acgan            -- an auxiliary classifier head over the features; the
-                      condition space decides softmax, per-attribute softmax
-                      or sigmoid
+* cgan-projection  -- adds <embed(c), sum of features> to the logit (Miyato & Koyama);
+                      embed is linear, so continuous colours project as they are
+* acgan            -- an auxiliary head of width ``space.aux_dim`` over the
+                      features; its outputs are raw and the condition space's
+                      loss reads them as softmax, per-attribute softmax,
+                      sigmoid, or (colour) regressed RGB
 
 Outputs are logits; the losses apply the sigmoid where they need it.
 """
