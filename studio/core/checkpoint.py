@@ -18,11 +18,22 @@ from studio.core.conditions import ConditionSpace, space_from_dict
 from studio.core.config import TrainConfig
 from studio.errors import CheckpointError, ConfigError
 
-__all__ = ["FORMAT", "VERSION", "save_checkpoint", "load_checkpoint", "generator_from_checkpoint"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "KIND_AVERAGE",
+    "save_checkpoint",
+    "load_checkpoint",
+    "generator_from_checkpoint",
+    "is_training_checkpoint",
+]
 
 FORMAT = "gan-studio/checkpoint"
 VERSION = 1
 REQUIRED = ("epoch", "step", "config", "space", "g")
+# An averaged generator is stored as a checkpoint too (so every loader accepts
+# it) but holds G alone: no D, optimisers or RNG states to resume from.
+KIND_AVERAGE = "average"
 
 
 def save_checkpoint(path: str | Path, state: dict, overwrite: bool = True) -> Path:
@@ -31,13 +42,17 @@ def save_checkpoint(path: str | Path, state: dict, overwrite: bool = True) -> Pa
     return Path(path)
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    """Load and check a checkpoint; any problem becomes a CheckpointError naming the file."""
+def load_checkpoint(path: str | Path, mmap: bool = False) -> dict:
+    """Load and check a checkpoint; any problem becomes a CheckpointError naming the file.
+
+    ``mmap`` maps the file instead of reading it, so a caller that needs only
+    G (averaging many checkpoints) never reads D and the optimiser states.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
         # weights_only refuses anything that would run code on load.
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
@@ -54,6 +69,11 @@ def load_checkpoint(path: str | Path) -> dict:
     if missing:
         raise CheckpointError(f"{path}: incomplete checkpoint, missing {', '.join(missing)}")
     return state
+
+
+def is_training_checkpoint(state: dict) -> bool:
+    """Whether training can resume from this checkpoint (an averaged generator cannot)."""
+    return state.get("kind", "training") != KIND_AVERAGE and "d" in state
 
 
 def checkpoint_config(state: dict, path: str | Path = "checkpoint") -> tuple[TrainConfig, ConditionSpace]:
@@ -73,6 +93,8 @@ def generator_from_checkpoint(path: str | Path, which: str = "g", device: str = 
     weights = state["g"]
     if which == "ema":
         if not state.get("ema"):
+            if state.get("kind") == KIND_AVERAGE:
+                raise CheckpointError(f"{path}: an averaged generator has no EMA of its own; leave out --ema")
             raise CheckpointError(f"{path}: this run kept no EMA of G")
         weights = {k[len("module.") :]: v for k, v in state["ema"].items() if k.startswith("module.")}
     try:

@@ -4,6 +4,7 @@
     <run>/metrics.jsonl             one JSON object per reported step and per epoch
     <run>/samples/epoch_0001.png    fixed-noise grid per epoch
     <run>/checkpoints/epoch_0001.pt state bundle per epoch (epoch_0003_step_000120.pt when stopped mid-epoch)
+    <run>/checkpoints/average_epochs_0021-0030.pt   averaged generators (any other .pt there)
 """
 
 from __future__ import annotations
@@ -109,6 +110,19 @@ class RunDirectory:
                     found.append(CheckpointInfo(int(m.group(1)), int(m.group(2) or 0), p))
         # A mid-epoch checkpoint of epoch N sorts after every complete epoch < N.
         return sorted(found, key=lambda c: (c.epoch - (1 if c.step_in_epoch else 0), c.step_in_epoch))
+
+    def averages(self) -> list[Path]:
+        """Averaged generators saved in the run: every .pt in checkpoints/ that is not a training checkpoint.
+
+        :meth:`checkpoints` never lists them, so resume and the runs listing
+        only ever see what the trainer wrote.
+        """
+        if not self.checkpoints_dir.is_dir():
+            return []
+        return sorted(p for p in self.checkpoints_dir.glob("*.pt") if p.is_file() and not _CKPT.match(p.name))
+
+    def average_path(self, name: str) -> Path:
+        return self.checkpoints_dir / name
 
     def latest_checkpoint(self) -> CheckpointInfo | None:
         found = self.checkpoints()
