@@ -20,6 +20,8 @@ __all__ = [
     "generate_grid",
     "to_uint8_grid",
     "captioned_grid",
+    "titled",
+    "compose_sheet",
     "GRID_PADDING",
 ]
 
@@ -145,3 +147,52 @@ def captioned_grid(
     for c, text in enumerate(col_captions[:cols]):
         draw.text((left + (c + 0.5) * cell_w, top / 2), text, fill="black", font=font, anchor="mm")
     return out
+
+
+def titled(image: Image.Image, title: str, size: int = 16) -> Image.Image:
+    """``image`` under a band holding ``title``."""
+    font = _font(size)
+    band = size + 12
+    out = Image.new("RGB", (image.width, image.height + band), "white")
+    out.paste(image.convert("RGB"), (0, band))
+    draw = ImageDraw.Draw(out)
+    draw.text((6, band / 2), title, fill="black", font=font, anchor="lm")
+    # A title wider than the grid widens the image instead of being cut off.
+    needed = int(draw.textlength(title, font=font)) + 12
+    if needed > out.width:
+        wide = Image.new("RGB", (needed, out.height), "white")
+        wide.paste(out, (0, 0))
+        ImageDraw.Draw(wide).text((6, band / 2), title, fill="black", font=font, anchor="lm")
+        out = wide
+    return out
+
+
+def compose_sheet(
+    grids: list[tuple[str, Image.Image]], columns: int = 1, title: str | None = None, gap: int = 16
+) -> Image.Image:
+    """Several grids on one white sheet, each under its own title, ``columns`` across."""
+    if not grids:
+        raise ConfigError("a sheet needs at least one grid")
+    tiles = [titled(image, text) if text else image.convert("RGB") for text, image in grids]
+    columns = max(1, min(columns, len(tiles)))
+    rows = [tiles[i : i + columns] for i in range(0, len(tiles), columns)]
+    col_widths = [max(row[c].width for row in rows if c < len(row)) for c in range(columns)]
+    row_heights = [max(t.height for t in row) for row in rows]
+    width = sum(col_widths) + gap * (columns + 1)
+    height = sum(row_heights) + gap * (len(rows) + 1)
+    header = None
+    if title:
+        header = titled(Image.new("RGB", (width, 1), "white"), title, size=20)
+        height += header.height
+    sheet = Image.new("RGB", (max(width, header.width if header else 0), height), "white")
+    y = gap
+    if header is not None:
+        sheet.paste(header, (0, 0))
+        y += header.height
+    for row, h in zip(rows, row_heights):
+        x = gap
+        for tile, w in zip(row, col_widths):
+            sheet.paste(tile, (x, y))
+            x += w + gap
+        y += h + gap
+    return sheet
