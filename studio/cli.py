@@ -4,6 +4,8 @@
     train PROJECT [--epochs N] [--device D]      a new run, with a progress line
     resume PATH [--epochs N]                     continue a project's latest run (or a run / checkpoint)
     sample CHECKPOINT --out PNG                  a grid of samples for chosen conditions
+    average RUN (--last N | --epochs A-B | --files F...)   average generators into a new checkpoint
+    export CHECKPOINT --format F --out PATH      the generator alone: state_dict, torchscript or onnx
     info PATH                                    what a project, run or checkpoint holds
     presets                                      the presets and what they are for
 
@@ -73,6 +75,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     p.add_argument("--scale", type=int, default=1, help="enlarge the grid this many times")
     p.add_argument("--no-captions", action="store_true", help="leave out row and column captions")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    p.add_argument("--random", type=int, default=0, metavar="N", help="add N rows of random valid conditions")
+    p.add_argument("--truncation", type=float, metavar="T", help="truncate the noise at T (e.g. 0.7); default off")
+    p.add_argument("--truncation-mode", choices=("clamp", "rescale"), default="clamp",
+                   help="clamp: each entry of z to [-T, T]; rescale: shrink z to norm T*sqrt(nz), keeping its direction")
+    p.add_argument("--interpolate", choices=("noise", "condition"),
+                   help="noise: each row one condition, z walking between two vectors; "
+                        "condition: from the first --condition to the second at fixed noise")
+    p.add_argument("--steps", type=int, default=8, help="interpolation steps, ends included (default 8)")
+    p.add_argument("--path", choices=("linear", "slerp"), default="slerp",
+                   help="noise interpolation along a straight line or a great circle (default slerp)")
+    p.add_argument("--sheet", action="store_true",
+                   help="one PNG with the same grid from the run's last checkpoint, its saved averages and the EMA")
+
+    p = sub.add_parser("average", help="average a run's generators into a new checkpoint (no selection: list them)")
+    p.add_argument("run", help="run folder")
+    pick = p.add_mutually_exclusive_group()
+    pick.add_argument("--last", type=int, metavar="N", help="the last N end-of-epoch checkpoints")
+    pick.add_argument("--epochs", metavar="A-B", help="the end-of-epoch checkpoints of epochs A to B")
+    pick.add_argument("--files", nargs="+", metavar="F", help="these checkpoint files (names in the run or paths)")
+    p.add_argument("--ema", action="store_true", help="average the checkpoints' EMA generators instead of G")
+    p.add_argument("--no-bn-reestimate", action="store_true",
+                   help="keep the average of the BatchNorm statistics instead of measuring them anew")
+    p.add_argument("--bn-batches", type=int, default=32, help="batches of fresh noise for BatchNorm (default 32)")
+    p.add_argument("--bn-batch-size", type=int, default=64, help="samples per BatchNorm batch (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the BatchNorm noise (default 0)")
+    p.add_argument("--out", metavar="NAME", help="file name in the run's checkpoints/ (default average_epochs_A-B.pt)")
+
+    p = sub.add_parser("export", help="export a checkpoint's generator for use outside the studio")
+    p.add_argument("checkpoint", help="a checkpoint or saved average (.pt)")
+    p.add_argument("--format", required=True, choices=("state_dict", "torchscript", "onnx"))
+    p.add_argument("--out", required=True, help="file to write; a .json description is written beside it")
+    p.add_argument("--ema", action="store_true", help="export the EMA generator stored in the checkpoint")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
     p = sub.add_parser("info", help="describe a project, run or checkpoint")
@@ -241,6 +276,10 @@ def _resolve_resume(path: Path):
     from studio.project import PROJECT_FILE, Project
 
     if path.is_file() and path.suffix == ".pt":
+        from studio.core.averaging import is_average_file
+
+        if is_average_file(path):
+            raise StudioError(f"{path}: an averaged generator holds no training state; resume from an epoch_NNNN.pt")
         return RunDirectory(path.parent.parent), path
     if (path / PROJECT_FILE).is_file():
         run = Project.load(path).latest_run()
@@ -265,33 +304,106 @@ def cmd_resume(args) -> int:
     return _train(config, run, checkpoint, args)
 
 
-def cmd_sample(args) -> int:
-    import torch
+def _sheet_generators(checkpoint: Path, which: str, device: str = "cpu"):
+    """(label, G) for a --sheet: the run's last checkpoint, its averages and EMA, and the one asked for."""
+    from studio.core.averaging import GeneratorRef, comparison_refs, load_generator
+    from studio.core.rundir import RunDirectory
 
+    run = RunDirectory(checkpoint.parent.parent)
+    refs = comparison_refs(run) if run.exists() else []
+    asked = GeneratorRef(checkpoint, which, f"{checkpoint.name}{' (EMA)' if which == 'ema' else ''}")
+    if not any(r.path.resolve() == checkpoint.resolve() and r.which == which for r in refs):
+        refs.insert(0, asked)
+    return [(str(ref), load_generator(ref, device)[0]) for ref in refs]
+
+
+def cmd_sample(args) -> int:
     from studio.core.atomic import atomic_save_image
     from studio.core.checkpoint import generator_from_checkpoint
-    from studio.core.sampling import captioned_grid, generate_grid, grid_from_request, grid_noise, to_uint8_grid
+    from studio.core.explore import Explorer, NoiseSettings, compare_generators, grid_image, layout_from_request
+    from studio.core.sampling import compose_sheet
 
     out = Path(args.out)
     if out.exists() and not args.force:
         raise StudioError(f"{out}: already exists; pass --force to overwrite it")
-    if args.n < 1 or args.scale < 1:
-        raise StudioError("--n and --scale must be at least 1")
-    g, space, config = generator_from_checkpoint(args.checkpoint, "ema" if args.ema else "g")
-    grid = grid_from_request(space, args.condition, args.rows, args.cols, args.fix, args.n)
-    z = grid_noise(grid, config.nz, args.seed)
-    with torch.no_grad():
-        mosaic = to_uint8_grid(generate_grid(g, space, grid, z), grid.cols)
-    if args.no_captions:
-        from PIL import Image
-
-        image = Image.fromarray(mosaic)
-        if args.scale > 1:
-            image = image.resize((image.width * args.scale, image.height * args.scale), Image.NEAREST)
-    else:
-        image = captioned_grid(mosaic, grid.rows, grid.cols, grid.row_captions, grid.col_captions, args.scale)
+    if args.n < 1 or args.scale < 1 or args.steps < 2 or args.random < 0:
+        raise StudioError("--n and --scale must be at least 1, --steps at least 2, --random at least 0")
+    which = "ema" if args.ema else "g"
+    g, space, config = generator_from_checkpoint(args.checkpoint, which)
+    layout = layout_from_request(
+        space, args.condition, args.rows, args.cols, args.fix, args.n, args.random, args.interpolate,
+        args.steps, args.path, args.seed,
+    )
+    noise = NoiseSettings(args.seed, args.truncation, args.truncation_mode)
+    if args.sheet:
+        generators = _sheet_generators(Path(args.checkpoint), which)
+        grids = compare_generators(generators, space, config.nz, layout, noise, "float32", args.scale)
+        title = f"{layout.title or 'samples'}, seed {args.seed}"
+        image = compose_sheet(grids, columns=min(3, len(grids)), title=title)
+        atomic_save_image(image, out)
+        print(f"wrote {out} ({len(grids)} generators: {', '.join(label for label, _ in grids)}; "
+              f"{layout.rows} x {layout.cols} samples each, {image.width}x{image.height} px)")
+        return 0
+    # float32: the same pixels as the exports and every earlier run of this command.
+    explorer = Explorer(g, space, config.nz, layout, noise, precision="float32", channels_last=False)
+    captions = not args.no_captions
+    image = grid_image(explorer.render().mosaic, layout, captions, args.scale, title=None if captions else "")
     atomic_save_image(image, out)
-    print(f"wrote {out} ({grid.rows} x {grid.cols} samples, {image.width}x{image.height} px)")
+    print(f"wrote {out} ({layout.rows} x {layout.cols} samples, {image.width}x{image.height} px)")
+    return 0
+
+
+def _print_checkpoints(run) -> None:
+    """The checkpoint lab's listing: epoch, time, the epoch's losses and any evaluation figures."""
+    from studio.core.averaging import list_checkpoints, run_generators
+    from studio.core.events import METRIC_NAMES
+
+    entries = list_checkpoints(run)
+    if not entries:
+        print(f"  no checkpoints in {run.checkpoints_dir}")
+    shown = ("d_loss", "g_loss", "aux_acc_real", "aux_acc_fake")
+    routine = set(METRIC_NAMES) | {"g_lr", "d_lr", "seconds", "images_per_second"}
+    for e in entries:
+        figures = "  ".join(f"{k} {e.metrics[k]:.3f}" for k in shown if isinstance(e.metrics.get(k), (int, float)))
+        figures += "".join(f"  {k} {e.metrics[k]:.4g}" for k in sorted(set(e.metrics) - routine))
+        step = "" if e.complete_epoch else f" step {e.step_in_epoch}"
+        print(f"  {e.path.name:28s} epoch {e.epoch:4d}{step}  {e.saved_text}  {figures}".rstrip())
+    for ref in run_generators(run):
+        if ref.kind != "checkpoint":
+            print(f"  {ref.path.name:28s} {ref.label}")
+
+
+def cmd_average(args) -> int:
+    from studio.core.averaging import average_checkpoints, parse_epoch_range, save_average, select_checkpoints
+    from studio.core.rundir import RunDirectory
+
+    run = RunDirectory(Path(args.run).expanduser())
+    if not run.exists():
+        raise StudioError(f"{run.path}: not a run folder (no config.json)")
+    if args.last is None and args.epochs is None and args.files is None:
+        print(f"run {run.path}: choose --last N, --epochs A-B or --files to average")
+        _print_checkpoints(run)
+        return 0
+    if args.bn_batches < 1 or args.bn_batch_size < 2:
+        raise StudioError("--bn-batches must be at least 1 and --bn-batch-size at least 2")
+    epochs = parse_epoch_range(args.epochs) if args.epochs is not None else None
+    paths = select_checkpoints(run, last=args.last, epochs=epochs, files=args.files)
+    print(f"averaging {len(paths)} {'EMA generators' if args.ema else 'generators'}: "
+          f"{', '.join(p.name for p in paths)}", flush=True)
+    result = average_checkpoints(
+        paths, "ema" if args.ema else "g", not args.no_bn_reestimate, args.bn_batches, args.bn_batch_size, args.seed,
+    )
+    path = save_average(run, result, args.out)
+    print(result.describe_bn())
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from studio.core.export import export_generator
+
+    result = export_generator(args.checkpoint, args.out, args.format, "ema" if args.ema else "g", args.force)
+    print(f"wrote {result.path} ({result.format}) and {result.sidecar}")
     return 0
 
 
@@ -308,6 +420,10 @@ def cmd_info(args) -> int:
         print(f"  epoch {state['epoch']} (step {state['step']}, {state.get('epoch_step', 0)} steps into the next)")
         print(f"  {config.family} on {config.dataset}, {config.image_size} px, condition {space.describe()}")
         print(f"  EMA of G: {'yes' if state.get('ema') else 'no'}; saved {state.get('saved_at', '?')}")
+        if state.get("averaged"):
+            from studio.core.averaging import describe_average
+
+            print(f"  {describe_average(path).split(': ', 1)[1]}")
         return 0
     if (path / PROJECT_FILE).is_file() or path.name == PROJECT_FILE:
         project = Project.load(path)
@@ -322,8 +438,7 @@ def cmd_info(args) -> int:
     if run.exists():
         config = run.read_config()
         print(f"run {run.path}: {config.family} on {config.dataset}")
-        for ck in run.checkpoints():
-            print(f"  {ck.path.name}")
+        _print_checkpoints(run)
         print(f"  {len(run.samples())} sample grids, {len(run.read_metrics())} metric rows")
         return 0
     raise StudioError(f"{path}: not a project, run folder or checkpoint")
@@ -343,6 +458,8 @@ COMMANDS = {
     "train": cmd_train,
     "resume": cmd_resume,
     "sample": cmd_sample,
+    "average": cmd_average,
+    "export": cmd_export,
     "info": cmd_info,
     "presets": cmd_presets,
 }
