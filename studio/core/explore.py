@@ -337,9 +337,10 @@ def condition_interpolation(space: ConditionSpace, start: str, end: str, steps: 
     t = torch.linspace(0, 1, steps)
     row = lerp(a, b, t)
     cond = row.repeat(samples, 1)
-    cols = [space.caption(space.parse(start))] + [f"{x:.2f}" for x in t[1:-1].tolist()]
-    cols += [space.caption(space.parse(end))]
-    return Layout(cond, samples, steps, [], cols, "row", title=f"{start} -> {end}")
+    # The ends go in the title: a full condition rarely fits over one cell.
+    a_text, b_text = space.caption(space.parse(start)), space.caption(space.parse(end))
+    cols = [f"{x:.2f}" for x in t.tolist()]
+    return Layout(cond, samples, steps, [], cols, "row", title=f"{a_text} (0) -> {b_text} (1)")
 
 
 def layout_from_request(

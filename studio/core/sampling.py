@@ -137,15 +137,24 @@ def captioned_grid(
 
     left = max([width(t) for t in row_captions] + [0]) + (8 if row_captions else 0)
     line = font.size + 6 if hasattr(font, "size") else 14
-    top = line if col_captions else 0
+    cell_h, cell_w = img.height / max(rows, 1), img.width / max(cols, 1)
+    widest = max([width(t) for t in col_captions[:cols]] + [0])
+    # Column captions wider than a cell ('orange hair' over 32 px) run upwards instead of overlapping.
+    upright = widest > cell_w - 4
+    top = (widest + 8 if upright else line) if col_captions else 0
     out = Image.new("RGB", (img.width + left, img.height + top), "white")
     out.paste(img, (left, top))
     draw = ImageDraw.Draw(out)
-    cell_h, cell_w = img.height / max(rows, 1), img.width / max(cols, 1)
     for r, text in enumerate(row_captions[:rows]):
         draw.text((left - 4, top + (r + 0.5) * cell_h), text, fill="black", font=font, anchor="rm")
     for c, text in enumerate(col_captions[:cols]):
-        draw.text((left + (c + 0.5) * cell_w, top / 2), text, fill="black", font=font, anchor="mm")
+        if not upright:
+            draw.text((left + (c + 0.5) * cell_w, top / 2), text, fill="black", font=font, anchor="mm")
+        elif text:
+            label = Image.new("RGB", (width(text) + 2, line), "white")
+            ImageDraw.Draw(label).text((1, line / 2), text, fill="black", font=font, anchor="lm")
+            label = label.rotate(90, expand=True)
+            out.paste(label, (int(left + (c + 0.5) * cell_w - label.width / 2), top - 4 - label.height))
     return out
 
 

@@ -227,7 +227,8 @@ def test_noise_interpolation_endpoints_are_the_end_images(path):
 def test_condition_interpolation_ends_are_the_two_conditions():
     space = SPACES["multi-attribute"]
     layout = condition_interpolation(space, "red hair, black eyes", "green hair, brown eyes", steps=5, samples=2)
-    assert layout.col_captions[0] == "red hair, black eyes" and layout.col_captions[-1] == "green hair, brown eyes"
+    assert layout.title == "red hair, black eyes (0) -> green hair, brown eyes (1)"
+    assert layout.col_captions == ["0.00", "0.25", "0.50", "0.75", "1.00"]
     got = decoded_conditions(echo_explorer(space, layout).render().mosaic, layout, space.dim)
     torch.testing.assert_close(got[:, 0], space.encode(space.parse("red hair, black eyes")[None]).expand(2, -1))
     torch.testing.assert_close(got[:, -1], space.encode(space.parse("green hair, brown eyes")[None]).expand(2, -1))
