@@ -83,8 +83,12 @@ def main() -> None:
                       f"chunk {chunk:3d} cells: {median_ms(totals):7.1f} ms   first rows after "
                       f"{median_ms(firsts):6.1f} ms")
 
+    g.to(memory_format=torch.contiguous_format)
     explorer = Explorer(g, space, config.nz, layout, NoiseSettings(seed=0), precision="auto")
-    print(f"explorer default: precision {explorer.precision.name}, channels_last on, chunk {explorer.chunk_cells}")
+    conv = next(p for p in g.parameters() if p.dim() == 4)
+    channels_last = conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    print(f"explorer default: precision {explorer.precision.name}, channels_last {'on' if channels_last else 'off'}, "
+          f"chunk {explorer.chunk_cells}")
     full_redraws(explorer, 1, seed0=99)
     row_times, cached_times = [], []
     for i in range(args.reps):

@@ -22,8 +22,10 @@ thread and passes the numpy strips to the GUI thread.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -108,8 +110,9 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     na, nb = a.norm(), b.norm()
     ua, ub = a / na.clamp(min=1e-12), b / nb.clamp(min=1e-12)
     omega = torch.arccos((ua * ub).sum().clamp(-1.0, 1.0))
-    if omega.abs() < 1e-6:  # (nearly) the same direction: the circle is a line
-        direction = ua[None].expand(t.shape[0], -1)
+    if omega < 1e-6 or math.pi - omega < 1e-6:
+        # Same or opposite directions: no single great circle, so walk the line between them.
+        return lerp(a, b, t[:, 0])
     else:
         so = torch.sin(omega)
         direction = (torch.sin((1 - t) * omega) / so) * ua[None] + (torch.sin(t * omega) / so) * ub[None]
@@ -180,7 +183,7 @@ class Layout:
         ]
 
     def transposed(self) -> "Layout":
-        """Rows and columns swapped (e.g. eyes down, hair across); noise follows the cells."""
+        """Rows and columns swapped (e.g. eyes down, hair across); row or column noise follows its cells."""
         order = torch.arange(self.rows * self.cols).view(self.rows, self.cols).t().reshape(-1)
         noise = {"row": "column", "column": "row"}.get(self.noise, self.noise)
         if self.noise == "interpolate":
@@ -315,7 +318,9 @@ def noise_interpolation(
         stacked = torch.stack(labels)
         captions = [space.caption(l) for l in stacked]
     else:
-        stacked = torch.zeros(max(1, random or len(conditions or []) or 1), 0)
+        if conditions:
+            raise ConfigError("an unconditional model takes no condition")
+        stacked = torch.zeros(max(1, random), 0)
         captions = []
     cells = stacked.repeat_interleave(steps, dim=0)
     t = torch.linspace(0, 1, steps)
@@ -359,8 +364,8 @@ def layout_from_request(
     """The layout a user asked for in words (the ``sample`` command's options)."""
     conditions = list(conditions)
     if interpolate_what == "noise":
-        if not space.is_conditional:
-            return noise_interpolation(space, None, steps, path, random=max(1, n if not random else random), seed=seed)
+        if not space.is_conditional:  # one row per pair of noise vectors
+            return noise_interpolation(space, conditions, steps, path, random=random or n, seed=seed)
         if not conditions and not random:
             random = n
         return noise_interpolation(space, conditions, steps, path, random=random, seed=seed + 1)
@@ -454,6 +459,8 @@ class Explorer:
     ``precision`` is 'auto' (bfloat16 autocast where the CPU or GPU is fast at
     it, as training decides), 'float32' or 'bfloat16'. Use 'float32' when the
     pixels must match the exports and the ``sample`` command exactly.
+    ``channels_last`` (default: on the CPU only) stores the weights in the
+    memory order oneDNN's convolutions run fastest in; on an H100 it was slower.
     """
 
     def __init__(
@@ -464,7 +471,7 @@ class Explorer:
         layout: Layout | None = None,
         noise: NoiseSettings = NoiseSettings(),
         precision: str = "auto",
-        channels_last: bool = True,
+        channels_last: bool | None = None,
         cache_cells: int = 4096,
         chunk_cells: int = 40,
         padding: int = GRID_PADDING,
@@ -477,7 +484,8 @@ class Explorer:
         self.chunk_cells = max(1, chunk_cells)
         self._precision_setting = precision
         self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self._generation = 0
+        self._tokens: weakref.WeakKeyDictionary[nn.Module, int] = weakref.WeakKeyDictionary()
+        self._counter = itertools.count()
         self._resampled: dict[int, int] = {}
         self.noise = noise
         self.set_generator(generator)
@@ -485,16 +493,24 @@ class Explorer:
 
     # --- controls -------------------------------------------------------------------
     def set_generator(self, generator: nn.Module) -> None:
-        """Switch generators (a checkpoint, an average, the EMA); cells of others stay cached."""
+        """Switch generators (a checkpoint, an average, the EMA).
+
+        Cells are cached per generator object, so switching back to one
+        redraws from the cache; after changing a generator's weights in place,
+        call :meth:`clear_cache`.
+        """
         self.generator = generator.eval()
         self.device = next(generator.parameters()).device
-        if self.channels_last:
+        use = self.device.type == "cpu" if self.channels_last is None else self.channels_last
+        if use:
             # In place: the weights keep their values, only their memory order changes.
             self.generator.to(memory_format=torch.channels_last)
         self.precision = self._resolve_precision(self._precision_setting)
         self._size = None
-        self._generation += 1
-        self._gen_key = f"{id(generator)}:{self._generation}:{self.precision.name}".encode()
+        if generator not in self._tokens:
+            self._tokens[generator] = next(self._counter)
+        token = self._tokens[generator]
+        self._gen_key = f"{token}:{self.precision.name}:".encode()
 
     def _resolve_precision(self, setting: str) -> Precision:
         if setting == "float16" and self.device.type == "cpu":

@@ -146,6 +146,7 @@ def test_cache_renders_only_what_changed_and_rows_arrive_in_order():
     space = SPACES["categorical"]
     layout = condition_rows(space, ["0", "1", "2", "3"], samples=5)
     explorer = echo_explorer(space, layout, chunk_cells=10)
+    first_generator = explorer.generator
     strips = []
     first = explorer.render(on_rows=lambda a, b, strip: strips.append((a, b, strip)))
     assert (first.rendered, first.cached) == (20, 0)
@@ -165,6 +166,11 @@ def test_cache_renders_only_what_changed_and_rows_arrive_in_order():
     assert explorer.render().rendered == 20
     explorer.set_truncation(None)
     assert explorer.render().rendered == 0  # back to the earlier noise: all cached
+    other = ConditionEcho(space.dim)
+    explorer.set_generator(other)
+    assert explorer.render().rendered == 20
+    explorer.set_generator(first_generator)  # back to the first generator: its cells are still cached
+    assert explorer.render().rendered == 0
     assert explorer.render(should_stop=lambda: True).stopped
 
 
