@@ -2,6 +2,9 @@
 
     builtin:faces | builtin:shapes | builtin:digits   procedural, cached on disk
     folder:PATH                                       one subfolder per class
+    mnist:ROOT | fashion-mnist:ROOT | cifar10:ROOT    read by torchvision (studio.data.torchvision_sets),
+    svhn:ROOT | celeba:ROOT?attrs=Smiling,Male        ?split=..., ?download=1 to fetch missing files
+    table:FILE.csv | table:FILE.json[?images=DIR]     images labelled by a table (studio.data.tables)
 
 ``load_dataset`` returns an :class:`ImageDataset`: images (N, C, H, W) uint8
 at the model's size, labels in the form of its condition space, and that
@@ -33,6 +36,9 @@ __all__ = [
     "BUILTIN_NAMES",
     "BUILTIN_DEFAULT_SIZE",
     "dataset_space",
+    "SOURCE_KINDS",
+    "TORCHVISION_KINDS",
+    "SPEC_HELP",
 ]
 
 BUILTIN_NAMES = ("faces", "faces-rgb", "shapes", "digits")
@@ -90,10 +96,19 @@ class ImageDataset:
         return []
 
 
+# Real-data sources beside builtin and folder; their value is PATH[?key=value&...].
+TORCHVISION_KINDS = ("mnist", "fashion-mnist", "cifar10", "svhn", "celeba")
+SOURCE_KINDS = ("builtin", "folder", *TORCHVISION_KINDS, "table")
+SPEC_HELP = (
+    "builtin:faces, builtin:shapes, builtin:digits, folder:PATH, mnist:ROOT, fashion-mnist:ROOT, cifar10:ROOT, "
+    "svhn:ROOT, celeba:ROOT?attrs=Smiling,Male or table:FILE.csv|json"
+)
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
-    kind: str  # builtin | folder
-    value: str
+    kind: str  # one of SOURCE_KINDS
+    value: str  # name, path, or path?options
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"
@@ -101,9 +116,7 @@ class DatasetSpec:
 
 def parse_spec(spec: str) -> DatasetSpec:
     if not isinstance(spec, str) or ":" not in spec:
-        raise DatasetError(
-            f"dataset {spec!r}: expected builtin:faces, builtin:shapes, builtin:digits or folder:PATH"
-        )
+        raise DatasetError(f"dataset {spec!r}: expected {SPEC_HELP}")
     kind, value = spec.split(":", 1)
     if kind == "builtin":
         if value not in BUILTIN_NAMES:
@@ -113,7 +126,20 @@ def parse_spec(spec: str) -> DatasetSpec:
         if not value:
             raise DatasetError(f"dataset {spec!r}: folder: needs a path, e.g. folder:/data/my_images")
         return DatasetSpec(kind, value)
-    raise DatasetError(f"dataset {spec!r}: unknown source '{kind}'; use builtin:NAME or folder:PATH")
+    if kind in TORCHVISION_KINDS:
+        from studio.data.torchvision_sets import parse_torchvision_spec
+
+        parse_torchvision_spec(kind, value)
+        return DatasetSpec(kind, value)
+    if kind == "table":
+        from studio.data.tables import parse_table_spec
+
+        parse_table_spec(value)
+        return DatasetSpec(kind, value)
+    raise DatasetError(
+        f"dataset {spec!r}: unknown source '{kind}'; use builtin:NAME, folder:PATH, "
+        f"{':ROOT, '.join(TORCHVISION_KINDS)}:ROOT or table:FILE"
+    )
 
 
 def cache_dir() -> Path:
@@ -223,6 +249,14 @@ def dataset_space(spec: str) -> ConditionSpace:
     parsed = parse_spec(spec)
     if parsed.kind == "builtin":
         return builtin_space(parsed.value)
+    if parsed.kind in TORCHVISION_KINDS:
+        from studio.data.torchvision_sets import torchvision_space
+
+        return torchvision_space(parsed.kind, parsed.value)
+    if parsed.kind == "table":
+        from studio.data.tables import table_space
+
+        return table_space(parsed.value)
     root = Path(parsed.value).expanduser()
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder")
@@ -260,6 +294,16 @@ def load_dataset(
             labels = labels.float()
         else:
             labels = labels.long()
+    elif parsed.kind in TORCHVISION_KINDS:
+        from studio.data.torchvision_sets import load_torchvision_set
+
+        images, labels, space = load_torchvision_set(parsed.kind, parsed.value, image_size, channels, progress)
+        extras = None
+    elif parsed.kind == "table":
+        from studio.data.tables import load_table
+
+        images, labels, space = load_table(parsed.value, image_size, channels, progress)
+        extras = None
     else:
         from studio.data.folder import read_image_folder
 
