@@ -1,9 +1,12 @@
-"""The dataset panel: pick a built-in set or an image folder, see real images and class counts.
+"""The dataset panel: pick a built-in set, an image folder, a torchvision set or a label
+table, see real images and class counts.
 
 Loading (and drawing + caching a built-in set the first time) runs in a
 worker thread with a progress bar; the loaded :class:`ImageDataset` is kept
-so that Train reuses it instead of loading again.  Folders come from the
-source combo, the Browse button or drag and drop.
+so that Train reuses it instead of loading again.  Folders and tables come
+from the source combo, the Browse button or drag and drop; a torchvision set
+is a folder picked for it (CelebA also takes the attributes that condition
+the model).  Every choice ends as the one dataset spec string of the config.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
@@ -31,16 +35,19 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 from superqt import QElidingLabel
 from superqt.utils import signals_blocked
 
+from studio.data.sources import join_options, split_options
+from studio.data.torchvision_sets import CELEBA_ATTRIBUTES, TORCHVISION_SETS
 from studio.gui.binding import ConfigBinder, make_editor
 from studio.gui.worker import CallWorker, join_thread, start_worker, thread_running
 
-__all__ = ["DatasetPanel", "DatasetSummary", "summarise_dataset", "BUILTIN_SOURCES"]
+__all__ = ["DatasetPanel", "DatasetSummary", "summarise_dataset", "BUILTIN_SOURCES", "TORCHVISION_SOURCES"]
 
 BUILTIN_SOURCES = (
     ("builtin:faces", "Faces: hair × eye colour"),
@@ -48,6 +55,15 @@ BUILTIN_SOURCES = (
     ("builtin:digits", "Digits: 10 classes"),
 )
 FOLDER_SOURCE = "folder"
+TABLE_SOURCE = "table"
+TORCHVISION_SOURCES = (
+    ("mnist", "MNIST…"),
+    ("fashion-mnist", "Fashion-MNIST…"),
+    ("cifar10", "CIFAR-10…"),
+    ("svhn", "SVHN…"),
+    ("celeba", "CelebA (choose attributes)…"),
+)
+TABLE_SUFFIXES = (".csv", ".tsv", ".json")
 PREVIEW_IMAGES = 32
 PREVIEW_ICON = 64
 MAX_BARS = 40
@@ -89,6 +105,19 @@ def summarise_dataset(dataset, key: tuple, seconds: float = 0.0) -> DatasetSumma
     counts = [(name, int(c), groups[j] if j < len(groups) else 0) for j, (name, c) in enumerate(dataset.class_counts())]
     space_text = space.describe() if space.is_conditional else "none (unlabelled)"
     return DatasetSummary(key, n, dataset.image_size, space_text, images, captions, counts, seconds)
+
+
+PICKED_SOURCES = (FOLDER_SOURCE, *TORCHVISION_SETS, TABLE_SOURCE)
+
+
+def _spec_kind(spec: str) -> str:
+    return spec.split(":", 1)[0] if ":" in spec else ""
+
+
+def _spec_path(spec: str) -> str:
+    """The folder or file a spec names, without its options."""
+    rest = spec.split(":", 1)[1] if ":" in spec else ""
+    return rest if spec.startswith("folder:") else split_options(rest)[0]
 
 
 def _dataset_key(values: dict) -> tuple:
@@ -169,15 +198,27 @@ class DatasetPanel(QWidget):
         for value, text in BUILTIN_SOURCES:
             self.source_combo.addItem(text, value)
         self.source_combo.addItem("Image folder…", FOLDER_SOURCE)
+        self.source_combo.insertSeparator(self.source_combo.count())
+        for value, text in TORCHVISION_SOURCES:
+            self.source_combo.addItem(text, value)
+            self.source_combo.setItemData(self.source_combo.count() - 1,
+                                          f"{TORCHVISION_SETS[value].title} in torchvision's layout: "
+                                          f"{TORCHVISION_SETS[value].layout}", Qt.ItemDataRole.ToolTipRole)
+        self.source_combo.addItem("Label table (CSV / JSON)…", TABLE_SOURCE)
         self.source_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.source_combo.setMinimumContentsLength(18)
         self.source_combo.setToolTip(
             "Built-in sets are drawn on first use and cached; a folder holds one subfolder per class "
-            "(a single subfolder is an unlabelled set for DCGAN). You can also drop a folder on this panel."
+            "(a single subfolder is an unlabelled set for DCGAN); MNIST, Fashion-MNIST, CIFAR-10, SVHN and "
+            "CelebA are read from the folder that holds them in torchvision's layout; a label table is a CSV "
+            "(id,tags such as '0,blonde hair blue eyes') or JSON ({\"a.png\": [\"red cube\"]}) file beside "
+            "its images. You can also drop a folder or a table on this panel."
         )
         self.folder_label = QElidingLabel()
         self.folder_label.setObjectName("datasetFolderLabel")
         self.folder_label.setElideMode(Qt.TextElideMode.ElideMiddle)
+        # A long path elides instead of widening the panel past the Browse button.
+        self.folder_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.browse = QPushButton("Browse…")
         self.browse.setObjectName("datasetBrowseButton")
         self.browse.setToolTip("Choose an image folder")
@@ -185,14 +226,33 @@ class DatasetPanel(QWidget):
         folder_row.addWidget(self.folder_label, 1)
         folder_row.addWidget(self.browse)
 
+        # CelebA: each checked attribute conditions the model (no/yes); none checked = unlabelled.
+        self.attributes = QListWidget()
+        self.attributes.setObjectName("datasetCelebaAttributes")
+        self.attributes.setToolTip("CelebA attributes that condition the model, each no/yes. "
+                                   "None checked: unlabelled faces for DCGAN.")
+        for name in CELEBA_ATTRIBUTES:
+            item = QListWidgetItem(name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.attributes.addItem(item)
+        self.attributes.setMaximumHeight(140)
+        self.download_check = QCheckBox("Download if missing")
+        self.download_check.setObjectName("datasetDownloadCheck")
+        self.download_check.setToolTip("Adds ?download=1 to the spec: torchvision fetches missing files into the "
+                                       "chosen folder. Without it nothing is ever downloaded.")
+
         self.spec_edit = make_editor("dataset")
         self.size_edit = make_editor("dataset_size")
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("Source", self.source_combo)
         form.addRow("Folder", folder_row)
+        form.addRow("Attributes", self.attributes)
+        form.addRow("", self.download_check)
         form.addRow("Spec", self.spec_edit)
         form.addRow("Images to draw", self.size_edit)
+        self._form = form
         self._folder_row_label = form.labelForField(folder_row)
 
         self.progress = QProgressBar()
@@ -237,8 +297,9 @@ class DatasetPanel(QWidget):
         counts_layout = QVBoxLayout(self.counts_box)
         counts_layout.addWidget(self.counts)
         self.counts_box.hide()
-        hint = QLabel("Tip: drop an image folder anywhere on this panel.")
+        hint = QLabel("Tip: drop an image folder or a label table (CSV / JSON) anywhere on this panel.")
         hint.setProperty("hint", True)
+        hint.setWordWrap(True)
 
         content = QWidget()
         layout = QVBoxLayout(content)
@@ -259,7 +320,9 @@ class DatasetPanel(QWidget):
         binder.bind(self.spec_edit)
         binder.bind(self.size_edit)
         self.source_combo.activated.connect(self._on_source_activated)
-        self.browse.clicked.connect(self.choose_folder)
+        self.browse.clicked.connect(self._on_browse)
+        self.attributes.itemChanged.connect(self._on_attributes_changed)
+        self.download_check.toggled.connect(self._on_download_toggled)
         binder.configChanged.connect(self._on_values_changed)
         binder.validityChanged.connect(self._on_values_changed)
         self._debounce = QTimer(self)
@@ -272,16 +335,30 @@ class DatasetPanel(QWidget):
         self._sync_source()
 
     # --- choosing -----------------------------------------------------------
+    def _spec(self) -> str:
+        return str(self.binder.values.get("dataset", ""))
+
     def _on_source_activated(self, index: int) -> None:
         value = self.source_combo.itemData(index)
-        if value == FOLDER_SOURCE:
-            if not self.choose_folder():
+        if value in PICKED_SOURCES:
+            if not self._choose(value):
                 self._sync_source()
             return
         self.binder.set_value("dataset", value)
 
+    def _on_browse(self) -> None:
+        kind = _spec_kind(self._spec())
+        self._choose(kind if kind in PICKED_SOURCES else FOLDER_SOURCE)
+
+    def _choose(self, kind: str) -> bool:
+        if kind == TABLE_SOURCE:
+            return self.choose_table()
+        if kind in TORCHVISION_SETS:
+            return self.choose_root(kind)
+        return self.choose_folder()
+
     def choose_folder(self) -> bool:
-        spec = str(self.binder.values.get("dataset", ""))
+        spec = self._spec()
         start = spec[len("folder:"):] if spec.startswith("folder:") else str(Path.home())
         path = QFileDialog.getExistingDirectory(self, "Choose an image folder (one subfolder per class)", start)
         if not path:
@@ -289,34 +366,80 @@ class DatasetPanel(QWidget):
         self.set_folder(path)
         return True
 
+    def choose_root(self, kind: str) -> bool:
+        """Ask for the folder that holds a torchvision set (its files in torchvision's layout)."""
+        spec = self._spec()
+        start = _spec_path(spec) if _spec_kind(spec) in TORCHVISION_SETS else str(Path.home())
+        info = TORCHVISION_SETS[kind]
+        path = QFileDialog.getExistingDirectory(
+            self, f"Choose the folder that holds {info.title} ({info.layout})", start)
+        if not path:
+            return False
+        self.set_source(kind, path)
+        return True
+
+    def choose_table(self) -> bool:
+        spec = self._spec()
+        start = _spec_path(spec) if spec.startswith("table:") else str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a label table (CSV id,tags or JSON file -> labels) beside its images", start,
+            "Label tables (*.csv *.tsv *.json);;All files (*)")
+        if not path:
+            return False
+        self.set_source(TABLE_SOURCE, path)
+        return True
+
     def set_folder(self, path: str | Path) -> None:
-        spec = f"folder:{Path(path)}"
-        if spec == self.binder.values.get("dataset"):
-            self.binder.refresh()  # the same folder again: its contents may have changed
+        self.set_source(FOLDER_SOURCE, path)
+
+    def set_source(self, kind: str, path: str | Path) -> None:
+        """Point the spec at ``path`` for ``kind``; options of the same kind (CelebA's attributes) are kept."""
+        spec = self._spec()
+        same = _spec_kind(spec) == kind and kind != FOLDER_SOURCE
+        options = split_options(spec.split(":", 1)[1])[1] if same else {}
+        new = f"{kind}:{join_options(str(Path(path)), options)}"
+        if new == spec:
+            self.binder.refresh()  # the same source again: its contents may have changed
             self.reload()
             return
-        self.binder.set_value("dataset", spec)
+        self.binder.set_value("dataset", new)
+
+    def _set_option(self, key: str, value: str) -> None:
+        kind, _, rest = self._spec().partition(":")
+        path, options = split_options(rest)
+        options = {k: v for k, v in options.items() if k != key}
+        if value:
+            options[key] = value
+        self.binder.set_value("dataset", f"{kind}:{join_options(path, options)}")
+
+    def _on_attributes_changed(self, _item=None) -> None:
+        chosen = [self.attributes.item(i).text() for i in range(self.attributes.count())
+                  if self.attributes.item(i).checkState() == Qt.CheckState.Checked]
+        self._set_option("attrs", ",".join(chosen))
+
+    def _on_download_toggled(self, on: bool) -> None:
+        self._set_option("download", "1" if on else "")
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if self._dropped_folder(event) is not None:
+        if self._dropped_source(event) is not None:
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:  # noqa: N802
-        if self._dropped_folder(event) is not None:
+        if self._dropped_source(event) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
-        folder = self._dropped_folder(event)
-        if folder is None:
+        dropped = self._dropped_source(event)
+        if dropped is None:
             event.ignore()
             return
         event.acceptProposedAction()
-        self.set_folder(folder)
+        self.set_source(*dropped)
 
     @staticmethod
-    def _dropped_folder(event) -> Path | None:
+    def _dropped_source(event) -> tuple[str, Path] | None:
         mime = event.mimeData()
         if not mime.hasUrls():
             return None
@@ -324,23 +447,44 @@ class DatasetPanel(QWidget):
             if url.isLocalFile():
                 path = Path(url.toLocalFile())
                 if path.is_dir():
-                    return path
+                    return FOLDER_SOURCE, path
+                if path.is_file() and path.suffix.lower() in TABLE_SUFFIXES:
+                    return TABLE_SOURCE, path
                 if path.is_file():  # an image dropped from inside a class folder: take its dataset root
-                    return path.parent.parent
+                    return FOLDER_SOURCE, path.parent.parent
         return None
 
     def _sync_source(self) -> None:
-        spec = str(self.binder.values.get("dataset", ""))
+        spec = self._spec()
+        kind = _spec_kind(spec)
         with signals_blocked(self.source_combo):
             index = self.source_combo.findData(spec)
-            if index < 0 and spec.startswith("folder:"):
-                index = self.source_combo.findData(FOLDER_SOURCE)
+            if index < 0 and kind in PICKED_SOURCES:
+                index = self.source_combo.findData(kind)
             self.source_combo.setCurrentIndex(index)
-        is_folder = spec.startswith("folder:")
-        self.folder_label.setText(spec[len("folder:"):] if is_folder else "")
-        self.folder_label.setToolTip(spec[len("folder:"):] if is_folder else "")
-        self.folder_label.setVisible(is_folder)
+        picked = kind in PICKED_SOURCES
+        path = _spec_path(spec) if picked else ""
+        self.folder_label.setText(path)
+        self.folder_label.setToolTip(path)
+        self.folder_label.setVisible(picked)
+        self._folder_row_label.setText("Table" if kind == TABLE_SOURCE else "Folder")
         self.browse.setVisible(True)
+        self.browse.setToolTip("Choose a label table" if kind == TABLE_SOURCE else
+                               f"Choose the folder that holds {TORCHVISION_SETS[kind].title}"
+                               if kind in TORCHVISION_SETS else "Choose an image folder")
+        options = split_options(spec.split(":", 1)[1])[1] if picked else {}
+        self._form.setRowVisible(self.attributes, kind == "celeba")
+        if kind == "celeba":
+            chosen = {a.strip() for a in options.get("attrs", "").split(",")}
+            if chosen == {"all"}:
+                chosen = set(CELEBA_ATTRIBUTES)
+            with signals_blocked(self.attributes):
+                for i in range(self.attributes.count()):
+                    item = self.attributes.item(i)
+                    item.setCheckState(Qt.CheckState.Checked if item.text() in chosen else Qt.CheckState.Unchecked)
+        self._form.setRowVisible(self.download_check, kind in TORCHVISION_SETS)
+        with signals_blocked(self.download_check):
+            self.download_check.setChecked(options.get("download", "").lower() in ("1", "true", "yes", "on"))
         self.size_edit.setEnabled(spec.startswith("builtin:"))
 
     # --- loading ------------------------------------------------------------
