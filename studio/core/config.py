@@ -33,9 +33,16 @@ def _f(default: Any, help: str, **extra: Any):
 @dataclass
 class TrainConfig:
     # --- data -------------------------------------------------------------
-    dataset: str = _f("builtin:faces", "Dataset spec: builtin:faces, builtin:shapes, builtin:digits or folder:PATH.")
+    dataset: str = _f(
+        "builtin:faces",
+        "Dataset spec: builtin:faces, builtin:shapes, builtin:digits, folder:PATH (one subfolder per class), "
+        "mnist:ROOT, fashion-mnist:ROOT, cifar10:ROOT, svhn:ROOT, celeba:ROOT?attrs=Smiling,Male (torchvision's "
+        "layout under ROOT; ?split=test, ?download=1 to fetch missing files) or table:FILE.csv|json (images "
+        "labelled by a table; ?images=DIR). See the README's dataset specs.",
+    )
     dataset_size: int = _f(
-        0, "Images to draw for a built-in set (0 = its default, 12,000). Ignored for folders.", min=0, max=1_000_000
+        0, "Images to draw for a built-in set (0 = its default, 12,000). Ignored for other sources.",
+        min=0, max=1_000_000,
     )
     image_size: int = _f(64, "Side of the square images the GAN makes: 32, 64 or 128 px.", choices=IMAGE_SIZES)
     channels: int = _f(3, "Colour channels: 3 for RGB, 1 for grey.", choices=(1, 3))
