@@ -191,3 +191,20 @@ def test_aux_on_fake_off_trains_d_classifier_on_real_images_only(tmp_path, monke
     assert trainer.run().reason == "stopped"
     # One D step (real only) and one G step: two aux terms, not three.
     assert len(seen) == 2
+
+
+def test_ema_decay_warms_up_so_early_averages_forget_the_initial_weights():
+    import torch
+
+    from studio.core.trainer import warmed_ema
+
+    update = warmed_ema(0.999)
+    avg, cur = [torch.zeros(3)], [torch.ones(3)]
+    update(avg, cur, torch.tensor(1))  # decay min(0.999, 2/11)
+    assert torch.allclose(avg[0], torch.full((3,), 9 / 11))
+    late = [torch.zeros(3)]
+    update(late, cur, torch.tensor(1_000_000))  # the configured decay once warm
+    assert torch.allclose(late[0], torch.full((3,), 0.001))
+    counts = [torch.tensor(5)]
+    update(counts, [torch.tensor(9)], torch.tensor(3))
+    assert counts[0].item() == 9
