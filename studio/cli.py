@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("new", help="create a project folder from a preset")
     p.add_argument("project", help="folder to create")
     p.add_argument("--preset", default="tiny-demo", help="preset name (see 'presets'); default tiny-demo")
-    p.add_argument("--dataset", help="dataset spec overriding the preset's, e.g. builtin:shapes or folder:PATH")
+    p.add_argument("--dataset", help="dataset spec overriding the preset's, e.g. builtin:shapes, folder:PATH, mnist:ROOT, "
+                   "celeba:ROOT?attrs=Smiling,Male or table:PATH/tags.csv (see README)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one setting")
 
     for name, text in (("train", "start a new run of a project"), ("resume", "continue an interrupted run")):

@@ -295,7 +295,7 @@ def _read_arrays(spec: TorchvisionSpec, image_size: int, channels: int, progress
                 import scipy.io  # noqa: F401 -- torchvision reads SVHN's .mat files with it
             except ImportError:
                 raise DatasetError(f"{expected_files(spec)[0]}: reading SVHN's .mat files needs scipy; "
-                                   f"install it (pip install scipy)") from None
+                                   f"install it with pip install -e \".[svhn]\" (or pip install scipy)") from None
             ds = datasets.SVHN(root, split=split, download=False)
             images.append(torch.from_numpy(np.ascontiguousarray(ds.data)))
             labels.append(torch.as_tensor(ds.labels))
