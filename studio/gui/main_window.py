@@ -1,7 +1,9 @@
 """The studio's main window: projects, the setup panels, the training dashboard, the log.
 
     left dock "Setup"   Dataset (dataset_panel.py) | Model (model_panel.py) | Runs (runs_panel.py)
-    centre              TrainingDashboard (dashboard.py): controls, plots.py, timeline.py
+    centre tabs         Training: TrainingDashboard (dashboard.py): controls, plots.py, timeline.py
+                        Checkpoint lab (checkpoint_lab.py), Condition explorer (explorer.py):
+                        both follow the run selected in the Runs tab
     bottom dock "Log"   LogView (log_panel.py)
 
 The window does what ``studio.cli`` does for a run -- a RunDirectory in the
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.core.atomic import atomic_write_bytes
+from studio.core.checkpoint import is_training_checkpoint, load_checkpoint
 from studio.core.events import (
     CheckpointSaved,
     EpochEnd,
@@ -42,8 +45,10 @@ from studio.core.events import (
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
 from studio.gui.binding import ConfigBinder
+from studio.gui.checkpoint_lab import CheckpointLab
 from studio.gui.dashboard import TrainingDashboard, read_run_files
 from studio.gui.dataset_panel import DatasetPanel
+from studio.gui.explorer import ConditionExplorer
 from studio.gui.log_panel import LogView
 from studio.gui.model_panel import ModelPanel
 from studio.gui.resources import icon, projects_dir
@@ -105,6 +110,8 @@ class MainWindow(QMainWindow):
         self.dashboard = TrainingDashboard()
         self.controls = self.dashboard.controls
         self.log_view = LogView()
+        self.checkpoint_lab = CheckpointLab()
+        self.condition_explorer = ConditionExplorer()
 
         self.setup_tabs = QTabWidget()
         self.setup_tabs.setObjectName("setupTabs")
@@ -122,7 +129,15 @@ class MainWindow(QMainWindow):
         self.log_dock.setObjectName("logDock")
         self.log_dock.setWidget(self.log_view)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
-        self.setCentralWidget(self.dashboard)
+        self.main_tabs = QTabWidget()
+        self.main_tabs.setObjectName("mainTabs")
+        self.main_tabs.addTab(self.dashboard, "Training")
+        self.main_tabs.addTab(self.checkpoint_lab, "Checkpoint lab")
+        self.main_tabs.addTab(self.condition_explorer, "Condition explorer")
+        self.main_tabs.setTabToolTip(0, "Train, and watch the curves and the sample grid of each epoch")
+        self.main_tabs.setTabToolTip(1, "The selected run's checkpoints: average, compare with the EMA, export G")
+        self.main_tabs.setTabToolTip(2, "Any generator of the selected run: fix and vary conditions, noise, truncation")
+        self.setCentralWidget(self.main_tabs)
         self.resizeDocks([self.setup_dock], [420], Qt.Orientation.Horizontal)
         self.resizeDocks([self.log_dock], [130], Qt.Orientation.Vertical)
 
@@ -235,6 +250,11 @@ class MainWindow(QMainWindow):
         self.dashboard.timeline.exportGifRequested.connect(self.export_gif_dialog)
         self.dashboard.timeline.frameShown.connect(lambda _: self._update_actions())
         self.dashboard.statusChanged.connect(self._on_status)
+        self.runs_panel.tree.itemSelectionChanged.connect(self._on_run_selected)
+        for panel in (self.checkpoint_lab, self.condition_explorer):
+            panel.message.connect(self.log_view.log)
+            panel.errorOccurred.connect(self.show_error)
+        self.checkpoint_lab.averageSaved.connect(lambda _path: self.condition_explorer.refresh())
 
     def _restore_geometry(self) -> None:
         s = settings()
@@ -503,6 +523,13 @@ class MainWindow(QMainWindow):
             infos.append(describe_run(run, self._presets, live, self._session_states.get(path)))
         self.runs_panel.set_runs(infos)
 
+    def _on_run_selected(self) -> None:
+        """The checkpoint lab and the condition explorer follow the run selected in the Runs tab."""
+        run = self.runs_panel.selected_run()
+        if run is not None:
+            self.checkpoint_lab.set_run(run)
+            self.condition_explorer.set_run(run)
+
     def show_run(self, run: RunDirectory) -> None:
         if self.training:
             self.statusBar().showMessage("The dashboard shows the run in progress; stop it to look at others.", 5000)
@@ -543,6 +570,11 @@ class MainWindow(QMainWindow):
             checkpoint = Path(checkpoint)
             run = RunDirectory(checkpoint.parent.parent)
         try:
+            if checkpoint is not None and not is_training_checkpoint(load_checkpoint(checkpoint, mmap=True)):
+                raise StudioError(
+                    f"{checkpoint}: an averaged generator holds no training state (no discriminator, optimisers "
+                    "or random states); resume from one of the run's epoch_NNNN.pt checkpoints"
+                )
             saved = run.read_config()
             if checkpoint is None:
                 latest = run.latest_checkpoint()
@@ -689,6 +721,8 @@ class MainWindow(QMainWindow):
         elif isinstance(event, CheckpointSaved):
             self.log_view.log(f"checkpoint {event.path}")
             self.refresh_runs()
+            self.checkpoint_lab.on_checkpoint_saved(event.path)
+            self.condition_explorer.on_checkpoint_saved(event.path)
         elif isinstance(event, RunPaused):
             if self.controls.state != "stopping":
                 self.controls.set_state("paused")
@@ -828,6 +862,8 @@ class MainWindow(QMainWindow):
                 join_thread(self._thread)
             finally:
                 QApplication.restoreOverrideCursor()
+        self.checkpoint_lab.shutdown()
+        self.condition_explorer.shutdown()
         self.dataset_panel.shutdown()
         self.dashboard.timer.stop()
         self.dashboard.plots.timer.stop()

@@ -1,0 +1,214 @@
+"""The checkpoint lab in the window: listing, selecting, averaging, comparing, exporting; resume refusal."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from gui_helpers import button
+from helpers import random_dataset, tiny_config
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QLineEdit, QMessageBox, QSpinBox, QTableWidget, QWidget
+
+from studio.core.averaging import is_average_file
+from studio.core.checkpoint import generator_from_checkpoint, load_checkpoint
+from studio.core.events import CheckpointSaved
+from studio.core.export import load_state_dict_export, load_torchscript_export, onnx_available
+from studio.core.rundir import RunDirectory
+from studio.core.trainer import Trainer
+from studio.data.dataset import dataset_space
+from studio.project import Project
+
+DATASET = "builtin:faces"
+
+
+def train_run(project: Project, epochs: int = 3, run_id: str | None = None, **changes) -> RunDirectory:
+    """A real run of a tiny model on random images labelled like the faces set."""
+    config = tiny_config(dataset=DATASET, family="acgan", epochs=epochs, ema=True, **changes)
+    run = RunDirectory.create(project.runs_dir, config, run_id=run_id)
+    Trainer(config, random_dataset(dataset_space(DATASET), n=16), run).run()
+    return run
+
+
+@pytest.fixture
+def project(tmp_path) -> Project:
+    return Project.create(tmp_path / "lab-project", tiny_config(dataset=DATASET, family="acgan", dataset_size=64))
+
+
+def open_lab(make_window, project: Project):
+    window = make_window(project.folder)
+    window.main_tabs.setCurrentWidget(window.checkpoint_lab)
+    return window, window.findChild(QWidget, "checkpointLab")
+
+
+def click(qtbot, window, name: str) -> None:
+    b = button(window, name)
+    assert b is not None and b.isEnabled(), name
+    qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
+
+
+def test_lab_lists_selects_averages_and_compares(make_window, project, qtbot):
+    run = train_run(project, run_id="run-a")
+    window, lab = open_lab(make_window, project)
+    assert lab is window.checkpoint_lab and lab.run is not None and Path(lab.run.path) == Path(run.path)
+
+    table = window.findChild(QTableWidget, "checkpointTable")
+    assert table.rowCount() == 3
+    assert [table.item(r, 0).text() for r in range(3)] == ["1", "2", "3"]
+    d_loss = table.item(2, 2).text()
+    assert d_loss != "–" and float(d_loss) > 0  # the epoch's figures from metrics.jsonl
+
+    # Average needs two: the button waits for a selection.
+    assert not button(window, "averageButton").isEnabled()
+    window.findChild(QSpinBox, "lastNSpin").setValue(2)
+    click(qtbot, window, "selectLastButton")
+    checkpoints = [c.path for c in run.checkpoints()]
+    assert lab.selected_paths() == checkpoints[-2:]
+    assert window.findChild(QCheckBox, "bnReestimateCheck").isChecked()
+
+    click(qtbot, window, "averageButton")
+    assert lab.busy
+    qtbot.waitUntil(lambda: not lab.busy, timeout=20_000)
+    [average] = run.averages()
+    assert is_average_file(average)
+    info = load_checkpoint(average)["averaged"]
+    assert info["files"] == ["epoch_0002.pt", "epoch_0003.pt"] and info["bn"] == "re-estimated"
+    assert "re-estimated" in window.findChild(QWidget, "averageInfo").text()
+    assert lab.selected_paths() == checkpoints[-2:]  # refreshing the table kept the selection
+
+    # Last checkpoint, the new average and the EMA, drawn with the same noise and conditions.
+    view = window.findChild(QWidget, "compareView")
+    assert view.titles() == ["last checkpoint (epoch 3)", "average of epochs 2-3", "EMA at epoch 3"]
+    sizes = {image.size for image in lab.comparison.images}
+    assert len(sizes) == 1
+    arrays = lab.comparison.arrays()
+    assert not (arrays[0] == arrays[1]).all()
+
+    # The explorer offers the new average at once; the export list selects it.
+    explorer_items = [window.condition_explorer.generator_combo.itemText(i)
+                      for i in range(window.condition_explorer.generator_combo.count())]
+    assert "average of epochs 2-3" in explorer_items
+    assert window.findChild(QComboBox, "exportGeneratorCombo").currentText() == "average of epochs 2-3"
+
+    # The same epochs again without re-estimation: a second file, the first untouched.
+    before = average.read_bytes()
+    window.findChild(QCheckBox, "bnReestimateCheck").setChecked(False)
+    click(qtbot, window, "averageButton")
+    qtbot.waitUntil(lambda: not lab.busy, timeout=20_000)
+    assert len(run.averages()) == 2 and average.read_bytes() == before
+    second = next(p for p in run.averages() if p != average)
+    assert load_checkpoint(second)["averaged"]["bn"] == "averaged"
+    assert "not re-estimated" in window.findChild(QWidget, "averageInfo").text()
+
+    # An epoch range selects, a bad one is refused at the control.
+    edit = window.findChild(QLineEdit, "epochRangeEdit")
+    edit.setText("1-2")
+    click(qtbot, window, "selectRangeButton")
+    assert lab.selected_paths() == checkpoints[:2]
+    edit.setText("7-9")
+    click(qtbot, window, "selectRangeButton")
+    assert "no checkpoints for epochs 7-9" in window.findChild(QWidget, "selectionInfo").text()
+    assert lab.selected_paths() == checkpoints[:2]
+
+
+def test_mismatched_checkpoints_are_refused_naming_the_files(make_window, project, qtbot):
+    run = train_run(project, epochs=2, run_id="run-a")
+    other = train_run(project, epochs=1, run_id="run-b", ngf=8)
+    stray = run.checkpoint_path(3)
+    shutil.copyfile(other.checkpoint_path(1), stray)  # a G of another width among run-a's checkpoints
+    window, lab = open_lab(make_window, project)
+    window.runs_panel.select_run(run.path)
+    assert Path(lab.run.path) == Path(run.path)
+    assert window.findChild(QTableWidget, "checkpointTable").rowCount() == 3
+
+    window.findChild(QLineEdit, "epochRangeEdit").setText("2-3")
+    click(qtbot, window, "selectRangeButton")
+    click(qtbot, window, "averageButton")
+    qtbot.waitUntil(lambda: not lab.busy, timeout=20_000)
+    box = window.findChild(QMessageBox, "errorDialog")
+    assert box is not None
+    assert "epoch_0002.pt" in box.text() and "epoch_0003.pt" in box.text() and "ngf" in box.text()
+    assert "epoch_0003.pt" in window.findChild(QWidget, "logView").toPlainText()
+    assert run.averages() == []
+    assert button(window, "averageButton").isEnabled()  # the lab is usable again
+
+
+def test_exports_write_loadable_generators(make_window, project, qtbot, tmp_path, monkeypatch):
+    run = train_run(project, epochs=2)
+    window, lab = open_lab(make_window, project)
+    combo = window.findChild(QComboBox, "exportGeneratorCombo")
+    combo.setCurrentIndex(combo.findText("EMA at epoch 2"))
+    reference, space, config = generator_from_checkpoint(run.checkpoint_path(2), "ema")
+    z = torch.randn(3, config.nz, generator=torch.Generator().manual_seed(0))
+    cond = space.encode(space.sample(3, torch.Generator().manual_seed(1))).float()
+    with torch.no_grad():
+        expected = reference(z, cond)
+
+    out = tmp_path / "g_state.pt"
+    assert lab.export_to(out, "state_dict")
+    qtbot.waitUntil(lambda: not lab.busy, timeout=20_000)
+    g, _, _ = load_state_dict_export(out)
+    with torch.no_grad():
+        torch.testing.assert_close(g.eval()(z, cond), expected)
+
+    # Through the button and the file dialog: the suffix is added, TorchScript chosen.
+    fmt = window.findChild(QComboBox, "exportFormatCombo")
+    fmt.setCurrentIndex(fmt.findData("torchscript"))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "g_script"), ""))
+    click(qtbot, window, "exportGeneratorButton")
+    qtbot.waitUntil(lambda: not lab.busy, timeout=30_000)
+    scripted = load_torchscript_export(tmp_path / "g_script.pt")
+    with torch.no_grad():
+        torch.testing.assert_close(scripted(z, cond), expected, atol=1e-5, rtol=1e-4)
+    assert (tmp_path / "g_script.pt.json").is_file()
+
+    # An existing file is never replaced without asking.
+    stamp = out.read_bytes()
+    assert not lab.export_to(out, "state_dict")
+    assert "already exists" in window.findChild(QMessageBox, "errorDialog").text()
+    assert out.read_bytes() == stamp
+
+    # ONNX is offered exactly when it can run here, with the reason when it cannot.
+    ok, reason = onnx_available()
+    item = fmt.model().item(fmt.findData("onnx"))
+    assert item.isEnabled() == ok
+    if not ok:
+        assert item.toolTip() == reason
+
+
+def test_panels_follow_the_run_and_new_checkpoints(make_window, project, qtbot):
+    first = train_run(project, epochs=2, run_id="run-a")
+    second = train_run(project, epochs=1, run_id="run-b")
+    window, lab = open_lab(make_window, project)
+    window.runs_panel.select_run(first.path)
+    assert Path(lab.run.path) == Path(first.path)
+    assert Path(window.condition_explorer.run.path) == Path(first.path)
+    window.runs_panel.select_run(second.path)
+    assert Path(lab.run.path) == Path(second.path)
+    assert window.findChild(QTableWidget, "checkpointTable").rowCount() == 1
+
+    # Training writes another checkpoint: the lab lists it, the explorer follows the newest.
+    config = second.read_config().replace(epochs=2)
+    events = []
+    Trainer(config, random_dataset(dataset_space(DATASET), n=16), second, events.append,
+            resume_from=second.checkpoint_path(1)).run()
+    for event in events:
+        if isinstance(event, CheckpointSaved):
+            window._on_train_event(event)
+    assert window.findChild(QTableWidget, "checkpointTable").rowCount() == 2
+    assert window.condition_explorer.generator_combo.currentText() == "epoch 2"
+
+
+def test_resuming_from_an_average_is_refused(make_window, project, qtbot):
+    run = train_run(project, epochs=2)
+    window, lab = open_lab(make_window, project)
+    assert lab.average([c.path for c in run.checkpoints()[:2]])
+    qtbot.waitUntil(lambda: not lab.busy, timeout=20_000)
+    [average] = run.averages()
+    assert not window.resume_training(checkpoint=average)
+    assert not window.training
+    box = window.findChild(QMessageBox, "errorDialog")
+    assert box is not None and str(average) in box.text() and "averaged generator" in box.text()
+    assert "epoch_NNNN.pt" in box.text()
