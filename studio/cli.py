@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path")
 
     sub.add_parser("presets", help="list the presets")
+
+    from studio.eval.cli import add_parsers as add_eval_parsers
+
+    add_eval_parsers(sub)
     return parser
 
 
@@ -454,7 +458,15 @@ def cmd_presets(args) -> int:
     return 0
 
 
+def _eval_command(name: str, args) -> int:
+    from studio.eval.cli import COMMANDS as EVAL_COMMANDS
+
+    return EVAL_COMMANDS[name](args)
+
+
 COMMANDS = {
+    "judge": lambda args: _eval_command("judge", args),
+    "evaluate": lambda args: _eval_command("evaluate", args),
     "new": cmd_new,
     "train": cmd_train,
     "resume": cmd_resume,

@@ -15,7 +15,7 @@ def test_import_contracts_hold():
 
 def test_training_and_cli_load_without_qt():
     code = (
-        "import sys, studio.core.trainer, studio.cli, studio.project, studio.data.dataset;"
+        "import sys, studio.core.trainer, studio.cli, studio.project, studio.data.dataset, studio.eval.evaluate;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'superqt')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -1,0 +1,59 @@
+"""Evaluation results of a run: one row per (generator, metric), kept in the run directory.
+
+``evaluation/results.json`` holds every row ever written (append-only);
+``evaluation/results.csv`` is the same table for a spreadsheet. Both are
+rewritten atomically on each append, so a crash never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+from studio.core.atomic import atomic_write_json, atomic_write_text
+from studio.errors import StudioError
+
+__all__ = ["COLUMNS", "results_path", "load_results", "append_results", "make_row"]
+
+COLUMNS = ("time", "generator", "checkpoint", "which", "epoch", "metric", "value", "feature_space",
+           "comparable", "n", "judge", "conditions")
+
+
+def results_path(run_path: str | Path) -> Path:
+    return Path(run_path) / "evaluation" / "results.json"
+
+
+def load_results(run_path: str | Path) -> list[dict]:
+    path = results_path(run_path)
+    if not path.is_file():
+        return []
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StudioError(f"{path}: damaged evaluation results ({exc}); it was left as it is") from None
+    if not isinstance(rows, list):
+        raise StudioError(f"{path}: damaged evaluation results (not a list); it was left as it is")
+    return rows
+
+
+def make_row(generator: str, checkpoint: str, which: str, epoch: int | None, metric: str, value: float,
+             n: int, feature_space: str = "", comparable: str = "", judge: str = "", conditions: str = "") -> dict:
+    return {"time": time.strftime("%Y-%m-%d %H:%M:%S"), "generator": generator, "checkpoint": checkpoint,
+            "which": which, "epoch": epoch, "metric": metric, "value": float(value), "feature_space": feature_space,
+            "comparable": comparable, "n": int(n), "judge": judge, "conditions": conditions}
+
+
+def append_results(run_path: str | Path, rows: list[dict]) -> Path:
+    """Add rows to the run's results; earlier rows are kept as they were."""
+    rows = load_results(run_path) + list(rows)
+    path = results_path(run_path)
+    atomic_write_json(path, rows)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path.with_suffix(".csv"), buffer.getvalue())
+    return path
