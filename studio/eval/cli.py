@@ -154,9 +154,9 @@ def cmd_evaluate(args) -> int:
         rows = evaluate(refs, request, progress=progress, log=lambda text: (close(), print(text, flush=True)))
     finally:
         close()
-    saved = {r["checkpoint"] for r in rows}
+    scored = {(r["checkpoint"], r["which"]) for r in rows}
     if request.save:
-        print(f"figures added to the results of {len(saved)} generator(s) (evaluation/results.csv in each run)")
+        print(f"figures of {len(scored)} generator(s) added to their runs' evaluation/results.csv")
     return 0
 
 
