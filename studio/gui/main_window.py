@@ -2,8 +2,8 @@
 
     left dock "Setup"   Dataset (dataset_panel.py) | Model (model_panel.py) | Runs (runs_panel.py)
     centre tabs         Training: TrainingDashboard (dashboard.py): controls, plots.py, timeline.py
-                        Checkpoint lab (checkpoint_lab.py), Condition explorer (explorer.py):
-                        both follow the run selected in the Runs tab
+                        Checkpoint lab (checkpoint_lab.py), Condition explorer (explorer.py),
+                        Evaluation (evaluation.py): all follow the run selected in the Runs tab
     bottom dock "Log"   LogView (log_panel.py)
 
 The window does what ``studio.cli`` does for a run -- a RunDirectory in the
@@ -48,6 +48,7 @@ from studio.gui.binding import ConfigBinder
 from studio.gui.checkpoint_lab import CheckpointLab
 from studio.gui.dashboard import TrainingDashboard, read_run_files
 from studio.gui.dataset_panel import DatasetPanel
+from studio.gui.evaluation import EvaluationPanel
 from studio.gui.explorer import ConditionExplorer
 from studio.gui.log_panel import LogView
 from studio.gui.model_panel import ModelPanel
@@ -112,6 +113,7 @@ class MainWindow(QMainWindow):
         self.log_view = LogView()
         self.checkpoint_lab = CheckpointLab()
         self.condition_explorer = ConditionExplorer()
+        self.evaluation_panel = EvaluationPanel()
 
         self.setup_tabs = QTabWidget()
         self.setup_tabs.setObjectName("setupTabs")
@@ -134,9 +136,11 @@ class MainWindow(QMainWindow):
         self.main_tabs.addTab(self.dashboard, "Training")
         self.main_tabs.addTab(self.checkpoint_lab, "Checkpoint lab")
         self.main_tabs.addTab(self.condition_explorer, "Condition explorer")
+        self.main_tabs.addTab(self.evaluation_panel, "Evaluation")
         self.main_tabs.setTabToolTip(0, "Train, and watch the curves and the sample grid of each epoch")
         self.main_tabs.setTabToolTip(1, "The selected run's checkpoints: average, compare with the EMA, export G")
         self.main_tabs.setTabToolTip(2, "Any generator of the selected run: fix and vary conditions, noise, truncation")
+        self.main_tabs.setTabToolTip(3, "Score the selected run's generators: conditional accuracy, FID, KID, IS")
         self.setCentralWidget(self.main_tabs)
         self.resizeDocks([self.setup_dock], [420], Qt.Orientation.Horizontal)
         self.resizeDocks([self.log_dock], [130], Qt.Orientation.Vertical)
@@ -251,10 +255,11 @@ class MainWindow(QMainWindow):
         self.dashboard.timeline.frameShown.connect(lambda _: self._update_actions())
         self.dashboard.statusChanged.connect(self._on_status)
         self.runs_panel.tree.itemSelectionChanged.connect(self._on_run_selected)
-        for panel in (self.checkpoint_lab, self.condition_explorer):
+        for panel in (self.checkpoint_lab, self.condition_explorer, self.evaluation_panel):
             panel.message.connect(self.log_view.log)
             panel.errorOccurred.connect(self.show_error)
         self.checkpoint_lab.averageSaved.connect(lambda _path: self.condition_explorer.refresh())
+        self.checkpoint_lab.averageSaved.connect(lambda _path: self.evaluation_panel.refresh())
 
     def _restore_geometry(self) -> None:
         s = settings()
@@ -529,6 +534,7 @@ class MainWindow(QMainWindow):
         if run is not None:
             self.checkpoint_lab.set_run(run)
             self.condition_explorer.set_run(run)
+            self.evaluation_panel.set_run(run)
 
     def show_run(self, run: RunDirectory) -> None:
         if self.training:
@@ -723,6 +729,7 @@ class MainWindow(QMainWindow):
             self.refresh_runs()
             self.checkpoint_lab.on_checkpoint_saved(event.path)
             self.condition_explorer.on_checkpoint_saved(event.path)
+            self.evaluation_panel.on_checkpoint_saved(event.path)  # may start 'evaluate every K' in a thread
         elif isinstance(event, RunPaused):
             if self.controls.state != "stopping":
                 self.controls.set_state("paused")
@@ -864,6 +871,7 @@ class MainWindow(QMainWindow):
                 QApplication.restoreOverrideCursor()
         self.checkpoint_lab.shutdown()
         self.condition_explorer.shutdown()
+        self.evaluation_panel.shutdown()
         self.dataset_panel.shutdown()
         self.dashboard.timer.stop()
         self.dashboard.plots.timer.stop()

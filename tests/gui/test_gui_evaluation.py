@@ -1,0 +1,227 @@
+"""The evaluation panel in the window: scoring a run's generators, results kept and reopened, errors, the judge."""
+
+from __future__ import annotations
+
+import pytest
+from gui_helpers import button
+from helpers import random_dataset
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QSpinBox,
+    QTableWidget,
+    QWidget,
+)
+
+from studio.cli import main
+from studio.core.events import CheckpointSaved
+from studio.core.rundir import RunDirectory
+from studio.data.dataset import dataset_space
+from studio.eval.judge import default_judge_path, load_judge, save_judge, train_judge
+from studio.eval.results import load_results
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """A project with a two-epoch run of a tiny digits cGAN, a tiny digits judge and a judge of another set."""
+    root = tmp_path_factory.mktemp("evaluation")
+    project = root / "project"
+    argv = ["new", str(project), "--preset", "tiny-demo", "--dataset", "builtin:digits"]
+    for s in ("dataset_size=120", "image_size=32", "ngf=8", "ndf=8", "nz=8", "batch_size=20", "epochs=2",
+              "ema=true", "precision=float32", "device=cpu"):
+        argv += ["--set", s]
+    assert main(argv) == 0
+    assert main(["train", str(project), "--quiet"]) == 0
+    run = next((project / "runs").iterdir())
+    judge = root / "digits-judge.pt"
+    assert main(["judge", "train", "builtin:digits", "--size", "120", "--epochs", "1", "--width", "8",
+                 "--quiet", "--out", str(judge)]) == 0
+    shapes = random_dataset(dataset_space("builtin:shapes"), n=16)
+    other = root / "shapes-judge.pt"
+    save_judge(train_judge(shapes, epochs=1, width=8, batch_size=8), other)
+    return project, RunDirectory(run), judge, other
+
+
+def open_panel(make_window, project, qtbot):
+    window = make_window(project)
+    panel = window.findChild(QWidget, "evaluationPanel")
+    assert panel is window.evaluation_panel
+    window.main_tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.run is not None)  # the project opens at its latest run
+    return window, panel
+
+
+def click(qtbot, window, name: str) -> None:
+    b = button(window, name)
+    assert b is not None and b.isEnabled(), name
+    qtbot.mouseClick(b, Qt.MouseButton.LeftButton)
+
+
+def settle(qtbot, panel, timeout: int = 30_000) -> None:
+    qtbot.waitUntil(lambda: not panel.busy, timeout=timeout)
+
+
+def table_rows(window) -> list[tuple[str, ...]]:
+    table = window.findChild(QTableWidget, "evaluationTable")
+    return [tuple(table.item(r, c).text() for c in range(table.columnCount())) for r in range(table.rowCount())]
+
+
+def test_evaluate_checkpoints_fills_table_and_plot_and_keeps_figures(make_window, tiny, qtbot):
+    project, run, judge, _ = tiny
+    before = len(load_results(run.path))
+    window, panel = open_panel(make_window, project, qtbot)
+    names = [panel.generator_list.item(i).text() for i in range(panel.generator_list.count())]
+    assert names == ["epoch 1", "epoch 2", "EMA at epoch 2"]
+    assert [str(r) for r in panel.selected_refs()] == ["epoch 2", "EMA at epoch 2"]  # last and EMA by default
+
+    click(qtbot, window, "selectAllCheckpointsButton")
+    assert [str(r) for r in panel.selected_refs()] == ["epoch 1", "epoch 2"]
+    checks = window.findChild(QWidget, "evaluationMetricChecks")
+    boxes = {b.text(): b for b in checks.findChildren(QCheckBox)}
+    assert set(boxes) == {"Conditional accuracy", "FID", "KID", "IS"}
+    assert boxes["Conditional accuracy"].isChecked() and boxes["FID"].isChecked()
+    assert not boxes["KID"].isChecked() and not boxes["IS"].isChecked()
+    window.findChild(QSpinBox, "evaluationNSpin").setValue(40)
+    window.findChild(QLineEdit, "judgePathEdit").setText(str(judge))
+
+    click(qtbot, window, "evaluateButton")
+    assert panel.busy and not button(window, "evaluateButton").isEnabled()
+    settle(qtbot, panel)
+
+    saved = load_results(run.path)
+    assert len(saved) == before + 4  # cond_acc and fid of two checkpoints
+    rows = table_rows(window)
+    assert len(rows) == len(saved)
+    scored = {(r[0], r[1]) for r in rows}
+    assert scored >= {("epoch 1", "cond_acc"), ("epoch 2", "cond_acc"), ("epoch 1", "fid"), ("epoch 2", "fid")}
+    for generator, metric, value, features, n, judge_name, _ in rows:
+        assert n == "40" and judge_name == judge.name
+        if metric == "cond_acc":
+            assert 0.0 <= float(value) <= 1.0 and features == "–"
+        else:
+            assert float(value) >= 0.0 and features == f"judge:{judge.name}"
+    plotted = panel.plotted()
+    assert set(plotted) == {"cond_acc", "fid"}
+    assert plotted["cond_acc"][0] == [1.0, 2.0]
+    newest = {(r["epoch"], r["metric"]): r["value"] for r in saved}
+    assert plotted["fid"][1] == pytest.approx([newest[(1, "fid")], newest[(2, "fid")]])
+    assert "4 figures added" in panel.status.text()
+    assert "held-out" in panel.judge_info.text()  # the judge file named, with its held-out accuracy
+
+    # One metric alone on its own scale.
+    combo = window.findChild(QComboBox, "plotMetricCombo")
+    combo.setCurrentIndex(combo.findText("fid"))
+    assert set(panel.plotted()) == {"fid"}
+
+    # Reopened, the window shows the figures kept in the run.
+    window.shutdown()
+    window.close()
+    again, panel2 = open_panel(make_window, project, qtbot)
+    assert table_rows(again) == rows
+    assert set(panel2.plotted()) == {"cond_acc", "fid"}
+
+
+def test_a_judge_of_another_dataset_is_refused_and_the_panel_stays_usable(make_window, tiny, qtbot):
+    project, run, judge, other = tiny
+    before = len(load_results(run.path))
+    window, panel = open_panel(make_window, project, qtbot)
+    window.findChild(QSpinBox, "evaluationNSpin").setValue(20)
+    edit = window.findChild(QLineEdit, "judgePathEdit")
+    edit.setText(str(other))
+    edit.editingFinished.emit()
+    assert "shapes-judge.pt" in panel.judge_info.text()
+    click(qtbot, window, "evaluateButton")
+    settle(qtbot, panel)
+    assert "shapes-judge.pt" in window.last_error and "trained for" in window.last_error
+    boxes = [b for b in window.findChildren(QMessageBox, "errorDialog") if b.isVisible()]
+    assert boxes and "trained for" in boxes[-1].text()
+    assert "trained for" in window.log_view.toPlainText()
+    assert len(load_results(run.path)) == before  # nothing written
+    for box in boxes:
+        box.close()
+
+    # Still usable: the right judge scores at once.
+    assert button(window, "evaluateButton").isEnabled() and button(window, "trainJudgeButton").isEnabled()
+    edit.setText(str(judge))
+    panel.set_metrics(["cond_acc"])
+    click(qtbot, window, "evaluateButton")
+    settle(qtbot, panel)
+    assert len(load_results(run.path)) == before + 2  # the last checkpoint and the EMA
+
+
+def test_train_judge_stores_the_datasets_judge_and_shows_its_accuracy(make_window, tiny, qtbot, answers):
+    project, run, _, _ = tiny
+    window, panel = open_panel(make_window, project, qtbot)
+    config = run.read_config()
+    stored = default_judge_path(config.dataset, config.image_size, config.channels)
+    existed = stored.exists()
+    window.findChild(QSpinBox, "judgeEpochsSpin").setValue(1)
+    click(qtbot, window, "trainJudgeButton")
+    assert panel.busy and button(window, "evaluationCancelButton").isEnabled()
+    settle(qtbot, panel)
+    assert stored.is_file() and len(answers.asked) == int(existed)  # asks only before replacing one
+    heldout = load_judge(stored).heldout
+    assert heldout["n"] == 12 and 0.0 <= heldout["accuracy"] <= 1.0  # a tenth of the 120 images, never trained on
+    assert f"accuracy {heldout['accuracy']:.3f} on 12 held-out images" in panel.judge_info.text()
+    assert "held-out" in panel.status.text()
+
+    # Asked again, a 'Cancel' keeps the stored judge as it is.
+    before = stored.read_bytes()
+    answers.next = [QMessageBox.StandardButton.Cancel]
+    click(qtbot, window, "trainJudgeButton")
+    assert not panel.busy and stored.read_bytes() == before
+
+
+def test_every_k_epochs_scores_new_checkpoints_in_the_background(make_window, tiny, qtbot):
+    project, run, judge, _ = tiny
+    window, panel = open_panel(make_window, project, qtbot)
+    window.findChild(QLineEdit, "judgePathEdit").setText(str(judge))
+    window.findChild(QSpinBox, "evaluationNSpin").setValue(20)
+    panel.set_metrics(["cond_acc"])
+    every = window.findChild(QCheckBox, "evaluateEveryCheck")
+    spin = window.findChild(QSpinBox, "evaluateEverySpin")
+    assert not every.isChecked() and not spin.isEnabled()  # off by default
+    [first, second] = [c.path for c in run.checkpoints()]
+    before = len(load_results(run.path))
+
+    window._on_train_event(CheckpointSaved(str(second), 2, 12))
+    assert not panel.busy  # off: nothing runs
+
+    every.setChecked(True)
+    spin.setValue(2)
+    window._on_train_event(CheckpointSaved(str(first), 1, 6))
+    assert not panel.busy  # epoch 1 is not a multiple of 2
+    window._on_train_event(CheckpointSaved(str(second), 2, 12))
+    assert panel.busy
+    window._on_train_event(CheckpointSaved(str(second), 2, 12))
+    assert panel.skipped == [2]  # the previous one still runs: skipped, never queued
+    assert "skipped" in window.log_view.toPlainText()
+    settle(qtbot, panel)
+    added = load_results(run.path)[before:]
+    assert [(r["generator"], r["epoch"], r["metric"]) for r in added] == [("epoch 2", 2, "cond_acc")]
+    assert table_rows(window)[0][:2] == ("epoch 2", "cond_acc")
+    assert panel.plotted()["cond_acc"][0][-1] == 2.0
+
+
+def test_every_control_is_named_and_explains_itself(make_window, tiny, qtbot):
+    project, _, _, _ = tiny
+    window, panel = open_panel(make_window, project, qtbot)
+    for name in ("evaluationPanel", "evaluationGeneratorList", "evaluationMetricChecks", "evaluateButton",
+                 "trainJudgeButton", "evaluationTable", "metricsPlot", "evaluateEveryCheck", "evaluateEverySpin"):
+        assert len(window.findChildren(QWidget, name)) == 1, name
+    assert isinstance(window.findChild(QWidget, "evaluationGeneratorList"), QListWidget)
+    assert window.findChild(QListWidget, "evaluationGeneratorList").selectionMode() == \
+        QAbstractItemView.SelectionMode.ExtendedSelection
+    kinds = (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QAbstractItemView)
+    for widget in panel.findChildren(QWidget):
+        # A line edit's clear button, a combo's popup, the table's hidden row header are parts, not controls.
+        part = isinstance(widget.parent(), QLineEdit) or widget.window() is not window or not widget.isVisibleTo(panel)
+        if isinstance(widget, kinds) and not part and widget.objectName() != "qt_spinbox_lineedit":
+            assert widget.toolTip(), f"{type(widget).__name__} {widget.objectName()!r} has no tooltip"
