@@ -70,7 +70,6 @@ METRIC_CHOICES = (
 COLUMNS = ("Generator", "Metric", "Value", "Features", "N", "Judge", "Conditions")
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
             "#bcbd22")
-ALL_METRICS = "All metrics"
 
 
 class _Cancelled(Exception):
@@ -101,9 +100,10 @@ def curve_data(rows: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
 
     Figures of one metric in different feature spaces or on different
     conditions are not comparable, so they get curves of their own; the
-    newest figure of an epoch wins.
+    newest figure of an epoch wins. Standard deviations (``kid_std``) stay
+    in the table.
     """
-    plotted = [r for r in rows if _generator_row(r)]
+    plotted = [r for r in rows if _generator_row(r) and not str(r.get("metric", "")).endswith("_std")]
     spaces: dict[str, set] = {}
     conditions: dict[str, set] = {}
     for r in plotted:
@@ -119,6 +119,15 @@ def curve_data(rows: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
             label += f" ({r['conditions']})"
         points.setdefault(label, {})[int(r["epoch"])] = float(r["value"])
     return {label: (sorted(p), [p[e] for e in sorted(p)]) for label, p in points.items()}
+
+
+_FAMILY_NAMES = {"cond_acc": "accuracy", "fid": "FID", "kid": "KID", "is": "IS"}
+
+
+def _family(label: str) -> str:
+    """The plot a curve goes to: every conditional accuracy on one (all in [0, 1]), each other metric alone."""
+    metric = label.split(" ")[0]
+    return "cond_acc" if metric.startswith("cond_acc") else metric
 
 
 class EvaluationPanel(QWidget):
@@ -165,7 +174,7 @@ class EvaluationPanel(QWidget):
         self.generator_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.generator_list.setToolTip("The generators to score: each checkpoint's G, saved averages and the EMA. "
                                        "Click, Ctrl+click and Shift+click choose any set.")
-        self.generator_list.setMinimumHeight(90)
+        self.generator_list.setMinimumHeight(72)
         self.all_checkpoints_button = QPushButton("Every checkpoint")
         self.all_checkpoints_button.setObjectName("selectAllCheckpointsButton")
         self.all_checkpoints_button.setToolTip("Select every checkpoint's G, for the plot of the metrics over epochs")
@@ -219,7 +228,7 @@ class EvaluationPanel(QWidget):
         self.conditions_list.setObjectName("conditionsList")
         self.conditions_list.setToolTip("JSON files of test conditions (e.g. i-CLEVR's test.json): conditional "
                                         "accuracy is scored on each. Empty: conditions drawn as the dataset's labels.")
-        self.conditions_list.setMaximumHeight(58)
+        self.conditions_list.setMaximumHeight(52)
         self.add_conditions_button = QPushButton("Add…")
         self.add_conditions_button.setObjectName("addConditionsButton")
         self.add_conditions_button.setToolTip("Add a JSON file of test conditions")
@@ -228,9 +237,10 @@ class EvaluationPanel(QWidget):
         self.remove_conditions_button.setToolTip("Remove the selected condition files from the list")
         self.judge_edit = QLineEdit()
         self.judge_edit.setObjectName("judgePathEdit")
-        self.judge_edit.setPlaceholderText("the dataset's judge (trained on first use)")
+        self.judge_edit.setPlaceholderText("the dataset's stored judge")
         self.judge_edit.setClearButtonEnabled(True)
-        self.judge_edit.setToolTip("A judge file to use instead of the dataset's stored judge")
+        self.judge_edit.setToolTip("A judge file to use instead of the dataset's stored judge (which is trained "
+                                   "on first use, or with Train judge)")
         self.judge_browse_button = QPushButton("Browse…")
         self.judge_browse_button.setObjectName("judgeBrowseButton")
         self.judge_browse_button.setToolTip("Choose a judge file (.pt) written by Train judge or "
@@ -337,16 +347,21 @@ class EvaluationPanel(QWidget):
         left.addWidget(files_box)
         left.addWidget(judge_box)
         left.addLayout(every_row)
-        left.addLayout(run_row)
-        left.addWidget(self.status)
         scroll = QScrollArea()
         scroll.setObjectName("evaluationControlsScroll")
         scroll.setWidget(controls)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(400)
         self.controls_scroll = scroll
+        # Evaluate, the progress and the status stay in view however small the window.
+        left_box = QWidget()
+        left_box.setMinimumWidth(400)
+        left_layout = QVBoxLayout(left_box)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(scroll, 1)
+        left_layout.addLayout(run_row)
+        left_layout.addWidget(self.status)
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("evaluationTable")
@@ -356,51 +371,39 @@ class EvaluationPanel(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         self.table.setToolTip("Every figure kept in the run's evaluation/results.json, newest first")
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        for i in range(len(COLUMNS) - 1):
+        for i in range(len(COLUMNS)):
             header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        # Judge files are named after their dataset and a hash: elided in the middle, whole in the tooltip.
+        header.setSectionResizeMode(COLUMNS.index("Judge"), QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(COLUMNS.index("Judge"), 170)
+        header.setStretchLastSection(True)  # fills the width left, else scrolls
         header.setToolTip("Features: the space FID/KID/IS were measured in; N: images generated; "
                           "Conditions: where cond_acc's conditions came from. Hover a row for its time and file.")
 
-        self.plot = pg.PlotWidget(background="w")
+        # One plot per kind of figure, stacked on a shared epoch axis: accuracies, FID, KID and IS
+        # differ by orders of magnitude, and on one axis all but the largest would lie flat.
+        self.plot = pg.GraphicsLayoutWidget()
+        self.plot.setBackground("w")
         self.plot.setObjectName("metricsPlot")
         self.plot.setToolTip("Each metric over the epochs of the run's checkpoints (their G; averages and the EMA "
-                             "are in the table)")
+                             "are in the table); one plot per kind of figure, each on its own scale")
         self.plot.setMinimumSize(260, 180)
-        item = self.plot.getPlotItem()
-        item.setLabel("bottom", "epoch")
-        item.setLabel("left", "value")
-        item.showGrid(x=True, y=True, alpha=0.25)
-        item.setMenuEnabled(False)
-        for side in ("left", "bottom"):
-            item.getAxis(side).setTextPen("#333")
-            item.getAxis(side).enableAutoSIPrefix(False)
-        self.plot_metric_combo = QComboBox()
-        self.plot_metric_combo.setObjectName("plotMetricCombo")
-        self.plot_metric_combo.setToolTip("Show every metric, or one alone on its own scale")
-        self.plot_metric_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        plot_head = QHBoxLayout()
-        plot_head.addWidget(QLabel("Plot"))
-        plot_head.addWidget(self.plot_metric_combo)
-        plot_head.addStretch(1)
         self.curves: dict[str, pg.PlotDataItem] = {}
-        plot_box = QWidget()
-        plot_layout = QVBoxLayout(plot_box)
-        plot_layout.setContentsMargins(0, 0, 0, 0)
-        plot_layout.addLayout(plot_head)
-        plot_layout.addWidget(self.plot, 1)
+        self.plot_items: dict[str, pg.PlotItem] = {}
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.setObjectName("evaluationResultsSplitter")
         right.addWidget(self.table)
-        right.addWidget(plot_box)
+        right.addWidget(self.plot)
         right.setChildrenCollapsible(False)
-        right.setSizes([300, 300])
+        right.setSizes([240, 400])
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("evaluationSplitter")
-        self.splitter.addWidget(scroll)
+        self.splitter.addWidget(left_box)
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 0)
         self.splitter.setStretchFactor(1, 1)
@@ -429,7 +432,6 @@ class EvaluationPanel(QWidget):
         self.train_judge_button.clicked.connect(lambda: self.train_judge())
         self.evaluate_button.clicked.connect(lambda: self.evaluate())
         self.cancel_button.clicked.connect(self.cancel)
-        self.plot_metric_combo.currentIndexChanged.connect(self._draw_plot)
 
     # --- the run ------------------------------------------------------------------------
     def set_run(self, run: RunDirectory | None) -> None:
@@ -604,10 +606,11 @@ class EvaluationPanel(QWidget):
         except StudioError as exc:
             self.judge_info.setText(html.escape(str(exc)))
             return
-        whose = "Judge file" if override else "Stored judge"
-        self.judge_info.setText(f"{whose} {html.escape(path.name)} ({html.escape(judge.dataset or '?')}, "
-                                f"{judge.image_size} px): held-out {html.escape(describe_scores(judge.heldout))}")
-        self.judge_info.setToolTip(str(path))
+        whose = f"Judge file {html.escape(path.name)}," if override else "Stored judge"
+        self.judge_info.setText(f"{whose} of {html.escape(judge.dataset or '?')} ({judge.image_size} px): "
+                                f"held-out {html.escape(describe_scores(judge.heldout))}")
+        self.judge_info.setToolTip(f"{path}\nThe judge evaluation will use, and its accuracy on real images it "
+                                   "never saw in training")
 
     # --- results ------------------------------------------------------------------------
     def reload_results(self) -> None:
@@ -620,7 +623,6 @@ class EvaluationPanel(QWidget):
                 self.status.setText(str(exc))
                 self.message.emit(str(exc))
         self._fill_table()
-        self._fill_plot_combo()
         self._draw_plot()
         self.resultsChanged.emit()
 
@@ -629,12 +631,16 @@ class EvaluationPanel(QWidget):
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
             value = row.get("value")
+            space = str(row.get("feature_space", "") or "")
             texts = [str(row.get("generator", "")), str(row.get("metric", "")),
                      f"{value:.4g}" if isinstance(value, (int, float)) else str(value),
-                     str(row.get("feature_space", "") or "–"), str(row.get("n", "")),
+                     space.split(":")[0] or "–", str(row.get("n", "")),
                      str(row.get("judge", "") or "–"), str(row.get("conditions", "") or "–")]
-            tip = (f"{row.get('time', '')}  {row.get('checkpoint', '')}"
-                   + (f"\ncomparable with {row['comparable']}" if row.get("comparable") else ""))
+            tip = "\n".join(part for part in (
+                f"{row.get('time', '')}  {row.get('checkpoint', '')}",
+                f"judge: {row['judge']}" if row.get("judge") else "",
+                f"features: {space}; comparable with {row.get('comparable') or '?'}" if space else "",
+            ) if part)
             for col, text in enumerate(texts):
                 item = QTableWidgetItem(text)
                 if col in (2, 4):
@@ -646,17 +652,6 @@ class EvaluationPanel(QWidget):
         else:
             self.table.setToolTip("Every figure kept in the run's evaluation/results.json, newest first")
 
-    def _fill_plot_combo(self) -> None:
-        current = self.plot_metric_combo.currentText()
-        labels = list(curve_data(self.rows))
-        self.plot_metric_combo.blockSignals(True)
-        self.plot_metric_combo.clear()
-        self.plot_metric_combo.addItem(ALL_METRICS)
-        self.plot_metric_combo.addItems(labels)
-        index = self.plot_metric_combo.findText(current)
-        self.plot_metric_combo.setCurrentIndex(max(0, index))
-        self.plot_metric_combo.blockSignals(False)
-
     def plotted(self) -> dict[str, tuple[list[float], list[float]]]:
         """What the plot shows: {curve label: (epochs, values)}."""
         out = {}
@@ -665,26 +660,52 @@ class EvaluationPanel(QWidget):
             out[label] = ([] if xs is None else [float(x) for x in xs], [] if ys is None else [float(y) for y in ys])
         return out
 
-    def _draw_plot(self, *_) -> None:
-        item = self.plot.getPlotItem()
-        item.clear()
-        self.curves = {}
+    def _draw_plot(self) -> None:
+        self.plot.clear()
+        self.curves, self.plot_items = {}, {}
         data = curve_data(self.rows)
-        chosen = self.plot_metric_combo.currentText()
-        if chosen and chosen != ALL_METRICS:
-            data = {k: v for k, v in data.items() if k == chosen}
-        keys = []
-        for i, (label, (xs, ys)) in enumerate(data.items()):
-            colour = _COLOURS[i % len(_COLOURS)]
-            self.curves[label] = item.plot(xs, ys, pen=pg.mkPen(colour, width=1.5), symbol="o", symbolSize=6,
-                                           symbolBrush=colour, symbolPen=colour, name=label)
-            keys.append(f'<span style="color:{colour}">&#9472;&#9679;&#9472;</span>&nbsp;{html.escape(label)}')
-        if keys:
+        if not data:
+            self.plot.addLabel("No figures of the run's checkpoints yet:<br>select checkpoints and press Evaluate",
+                               color="#777", size="9pt")
+            return
+        families: dict[str, list[str]] = {}
+        for label in data:
+            families.setdefault(_family(label), []).append(label)
+        epochs = sorted({e for xs, _ in data.values() for e in xs})
+        first = None
+        for row, (family, labels) in enumerate(families.items()):
+            item = self.plot.addPlot(row=row, col=0)
+            item.showGrid(x=True, y=True, alpha=0.25)
+            item.setMenuEnabled(False)
+            for side in ("left", "bottom"):
+                item.getAxis(side).setTextPen("#333")
+            # Named, with an SI prefix for tiny figures (KID), and as wide as the others so the plots align.
+            item.setLabel("left", _FAMILY_NAMES.get(family, family))
+            item.getAxis("bottom").enableAutoSIPrefix(False)
+            item.getAxis("left").setWidth(64)
+            if family == "cond_acc":
+                item.setYRange(0.0, 1.0, padding=0.04)
+                item.enableAutoRange(axis="y", enable=False)
+            if len(epochs) <= 15:
+                item.getAxis("bottom").setTicks([[(e, str(e)) for e in epochs]])
+            if first is None:
+                first = item
+            else:
+                item.setXLink(first)
+            keys = []
+            for label in labels:
+                colour = _COLOURS[list(data).index(label) % len(_COLOURS)]
+                xs, ys = data[label]
+                self.curves[label] = item.plot(xs, ys, pen=pg.mkPen(colour, width=1.5), symbol="o", symbolSize=6,
+                                               symbolBrush=colour, symbolPen=colour)
+                keys.append(f'<span style="color:{colour}">&#9472;&#9679;&#9472;</span>&nbsp;{html.escape(label)}')
+            # The legend in the title: inside the plot it would hide points.
             item.setTitle(f'<span style="font-size:8pt">{"&nbsp;&nbsp; ".join(keys)}</span>', color="#222")
-        else:
-            item.setTitle('<span style="font-size:8pt; color:#777">No figures of the run\'s checkpoints yet: '
-                          'select checkpoints and press Evaluate</span>')
-        item.enableAutoRange()
+            self.plot_items[family] = item
+        items = list(self.plot_items.values())
+        for item in items[:-1]:  # the epochs are shared: numbered once, under the last plot
+            item.getAxis("bottom").setStyle(showValues=False)
+        items[-1].setLabel("bottom", "epoch")
 
     # --- jobs -------------------------------------------------------------------------
     @property
