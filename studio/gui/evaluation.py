@@ -155,6 +155,7 @@ class EvaluationPanel(QWidget):
         self._job_run: RunDirectory | None = None
         self._stop = threading.Event()
         self._alive: list = []
+        self._judge_texts: dict = {}
         self._relay = _Relay(self)
         self._relay.line.connect(self.message)
         self._build()
@@ -602,13 +603,21 @@ class EvaluationPanel(QWidget):
                                     "or now with Train judge.")
             return
         try:
-            judge = load_judge(path)
-        except StudioError as exc:
-            self.judge_info.setText(html.escape(str(exc)))
-            return
-        whose = f"Judge file {html.escape(path.name)}," if override else "Stored judge"
-        self.judge_info.setText(f"{whose} of {html.escape(judge.dataset or '?')} ({judge.image_size} px): "
-                                f"held-out {html.escape(describe_scores(judge.heldout))}")
+            key = (str(path), path.stat().st_mtime_ns, bool(override))
+        except OSError:
+            key = None
+        if key is None or key not in self._judge_texts:
+            # The runs list re-selects its run on every checkpoint: read each judge file once.
+            try:
+                judge = load_judge(path)
+            except StudioError as exc:
+                self.judge_info.setText(html.escape(str(exc)))
+                return
+            whose = f"Judge file {html.escape(path.name)}," if override else "Stored judge"
+            text = (f"{whose} of {html.escape(judge.dataset or '?')} ({judge.image_size} px): "
+                    f"held-out {html.escape(describe_scores(judge.heldout))}")
+            self._judge_texts = {key: text}
+        self.judge_info.setText(self._judge_texts[key])
         self.judge_info.setToolTip(f"{path}\nThe judge evaluation will use, and its accuracy on real images it "
                                    "never saw in training")
 
@@ -878,7 +887,8 @@ class EvaluationPanel(QWidget):
 
     def _on_every_toggled(self, on: bool) -> None:
         if on:
-            self.message.emit(f"During training, every {self.every_spin.value()}th epoch's checkpoint is evaluated "
+            k = self.every_spin.value()
+            self.message.emit(f"During training, the checkpoints of epochs {k}, {2 * k}, {3 * k}… are evaluated "
                               f"({', '.join(self.metrics()) or 'no metric chosen'})")
 
     # --- the judge ----------------------------------------------------------------------

@@ -222,3 +222,18 @@ def test_every_control_is_named_and_explains_itself(make_window, tiny, qtbot):
         part = isinstance(widget.parent(), QLineEdit) or widget.window() is not window or not widget.isVisibleTo(panel)
         if isinstance(widget, kinds) and not part and widget.objectName() != "qt_spinbox_lineedit":
             assert widget.toolTip(), f"{type(widget).__name__} {widget.objectName()!r} has no tooltip"
+
+
+def test_cancel_stops_an_evaluation_and_writes_nothing(make_window, tiny, qtbot):
+    project, run, judge, _ = tiny
+    before = len(load_results(run.path))
+    window, panel = open_panel(make_window, project, qtbot)
+    window.findChild(QLineEdit, "judgePathEdit").setText(str(judge))
+    window.findChild(QSpinBox, "evaluationNSpin").setValue(50_000)
+    panel.set_metrics(["cond_acc"])
+    click(qtbot, window, "evaluateButton")
+    click(qtbot, window, "evaluationCancelButton")
+    settle(qtbot, panel)
+    assert panel.status.text() == "Evaluation cancelled"
+    assert not window.last_error and len(load_results(run.path)) == before
+    assert button(window, "evaluateButton").isEnabled()
