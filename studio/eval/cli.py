@@ -45,6 +45,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--judge-std", default="0.5,0.5,0.5", help="its input normalisation std (default 0.5,0.5,0.5)")
     p.add_argument("--inception-weights", metavar="FILE", help="Inception weights file, for offline machines")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--per-class", action="store_true", help="also print the accuracy of each class / attribute value")
     p.add_argument("--no-save", action="store_true", help="print only; do not add the figures to the runs")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -142,7 +143,7 @@ def cmd_evaluate(args) -> int:
     judge_path = args.judge
     request = EvaluationRequest(metrics=metrics, features=args.features, n=args.n, conditions=tuple(args.conditions),
                                 judge_path=judge_path, inception_weights=args.inception_weights,
-                                device=_device(args.device), save=not args.no_save)
+                                device=_device(args.device), save=not args.no_save, per_class=args.per_class)
     if args.n < 2:
         raise StudioError("--n must be at least 2")
     refs = _refs(args)

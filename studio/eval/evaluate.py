@@ -32,6 +32,7 @@ class EvaluationRequest:
     device: str = "cpu"
     save: bool = True
     seed: int = 0
+    per_class: bool = False  # log each class's / attribute value's accuracy
 
 
 def run_of(ref: GeneratorRef) -> Path | None:
@@ -116,6 +117,9 @@ def evaluate(
                     new.append(make_row(**base, metric=metric, value=value, n=result.n, judge=judge.name,
                                         conditions=result.conditions))
                 log(f"{name:28s} cond_acc  {_fmt(result.scores)}  ({result.conditions})")
+                if request.per_class and result.per_class:
+                    worst = sorted(result.per_class.items(), key=lambda kv: kv[1])
+                    log("    per class, worst first: " + ", ".join(f"{k} {v:.2f}" for k, v in worst))
         if quality:
             q = image_quality(g, space, g_config.nz, dataset, features, tuple(quality), request.n,
                               seed=request.seed, progress=progress, should_stop=should_stop)
