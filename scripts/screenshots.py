@@ -10,6 +10,9 @@ itself is never written to) and saves ``widget.grab()`` images:
     05-finished.png     after the run: the Runs tab, curves and the timeline
     06-timeline-zoom.png  an earlier epoch scrubbed to and zoomed to 200%
     07-export.png       the grid exported with captions (the PNG file itself, at the suggested scale)
+    08-lab.png          the checkpoint lab: the last epochs averaged (BatchNorm re-estimated) and compared
+                        with the last checkpoint and the EMA
+    09-explorer.png     the condition explorer: blue eyes held, hair varying, one noise vector per row
 
 Runs headless (offscreen) when there is no display.  ``--epochs`` and
 ``--images`` trade time for nicer samples; the defaults train the example
@@ -114,6 +117,21 @@ def main(argv: list[str] | None = None) -> int:
 
     window.export_grid(out / "07-export.png", captions=True)
     print(f"wrote {out / '07-export.png'}")
+
+    lab = window.checkpoint_lab
+    window.main_tabs.setCurrentWidget(lab)
+    if args.epochs >= 2 and lab.select_last(min(5, args.epochs)) and lab.average():
+        wait(lambda: not lab.busy, 600, "the average")
+    shot("08-lab.png")
+
+    explorer = window.condition_explorer
+    window.main_tabs.setCurrentWidget(explorer)
+    explorer.cols_combo.setCurrentIndex(explorer.cols_combo.findText("hair"))
+    explorer.mode_combo.setCurrentIndex(explorer.mode_combo.findData("vary"))
+    explorer.fix_combo.setCurrentIndex(explorer.fix_combo.findText("blue eyes"))
+    wait(explorer.idle, 300, "the explorer's grid")
+    shot("09-explorer.png")
+    window.main_tabs.setCurrentWidget(window.dashboard)
     window.setWindowModified(False)
     window.close()
     shutil.rmtree(work, ignore_errors=True)

@@ -14,6 +14,7 @@ thread with a progress bar and Cancel, and only plain results come back.
 
 from __future__ import annotations
 
+import html
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -143,10 +144,10 @@ def compare_run_generators(
 def retain(alive: list, *objects) -> list:
     """``alive`` without the objects Qt has deleted, plus ``objects``.
 
-    A worker and its thread are deleted by Qt (``deleteLater``, see
-    :func:`start_worker`). Dropping the last Python reference first would make
-    Python delete them as well, racing the worker thread's own deletion, so a
-    panel keeps them here until Qt is done with them.
+    Workers and threads are deleted by Qt (``deleteLater``, see
+    :func:`~studio.gui.worker.start_worker`, which now holds them itself);
+    a panel may keep its own references here so that dropping them can never
+    make Python delete an object Qt is still using.
     """
     return [o for o in alive if shiboken6.isValid(o)] + list(objects)
 
@@ -269,10 +270,11 @@ class CheckpointLab(QWidget):
         self._worker: CallWorker | None = None
         self._job = ""
         self._stop = threading.Event()
-        self._alive: list = []
+        self._last_chosen = False  # the user set 'last N' themselves
 
         self.title = QLabel("No run selected")
         self.title.setObjectName("labTitle")
+        self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.table = QTableWidget(0, len(COLUMNS))
@@ -391,6 +393,7 @@ class CheckpointLab(QWidget):
         self.cancel_button.setEnabled(False)
         self.status = QLabel()
         self.status.setObjectName("labStatus")
+        self.status.setWordWrap(True)
         self.status.setProperty("hint", True)
         self.status.setToolTip("What the lab is doing")
         progress_row = QHBoxLayout()
@@ -425,6 +428,7 @@ class CheckpointLab(QWidget):
         layout.addWidget(self.splitter)
 
         self.table.itemSelectionChanged.connect(self._on_selection_changed)
+        self.last_spin.valueChanged.connect(self._on_last_chosen)
         self.select_last_button.clicked.connect(lambda: self.select_last(self.last_spin.value()))
         self.select_range_button.clicked.connect(lambda: self.select_epochs(self.range_edit.text()))
         self.range_edit.returnPressed.connect(lambda: self.select_epochs(self.range_edit.text()))
@@ -478,12 +482,16 @@ class CheckpointLab(QWidget):
         if self.run is None:
             self.title.setText("No run selected: choose one in the Runs tab")
         elif problem:
-            self.title.setText(f"<b>{self.run.run_id}</b>: {problem}")
+            self.title.setText(f"<b>{html.escape(self.run.run_id)}</b>: {html.escape(problem)}")
         else:
             count = len(self.entries)
-            self.title.setText(f"Run <b>{self.run.run_id}</b>: {count} checkpoint{'s' if count != 1 else ''}")
+            self.title.setText(f"Run <b>{html.escape(self.run.run_id)}</b>: {count} checkpoint{'s' if count != 1 else ''}")
         complete = sum(e.complete_epoch for e in self.entries)
+        self.last_spin.blockSignals(True)
         self.last_spin.setMaximum(max(1, complete))
+        if not self._last_chosen:  # the recipes average the last 10 epochs
+            self.last_spin.setValue(min(10, max(1, complete)))
+        self.last_spin.blockSignals(False)
         self._update_controls()
 
     def on_checkpoint_saved(self, path: str | Path) -> None:
@@ -588,6 +596,9 @@ class CheckpointLab(QWidget):
         self.select_paths(paths)
         return True
 
+    def _on_last_chosen(self, _value: int) -> None:
+        self._last_chosen = True
+
     def _on_selection_changed(self) -> None:
         paths = self.selected_paths()
         by_path = {str(e.path): e for e in self.entries}
@@ -638,7 +649,6 @@ class CheckpointLab(QWidget):
         self.progress.setValue(0)
         self.status.setText(text)
         self._thread = start_worker(worker)
-        self._alive = retain(self._alive, worker, self._thread)
         self._update_controls()
         return True
 

@@ -19,6 +19,7 @@ view as they are drawn.
 
 from __future__ import annotations
 
+import html
 import random
 import threading
 from collections import OrderedDict
@@ -77,7 +78,7 @@ from studio.core.explore import (
 from studio.core.rundir import RunDirectory
 from studio.core.sampling import GRID_PADDING
 from studio.errors import StudioError
-from studio.gui.checkpoint_lab import _with_suffix, retain
+from studio.gui.checkpoint_lab import _with_suffix
 from studio.gui.timeline import SampleView, TimelineFrame
 from studio.gui.worker import CallWorker, join_thread, start_worker, thread_running
 
@@ -124,7 +125,7 @@ def _attribute_names(space: ConditionSpace) -> list[str]:
 class _RenderRelay(QObject):
     """Signals a render thread emits; they arrive queued on the GUI thread."""
 
-    begin = Signal(int, object)  # job id, (height, width) of the mosaic
+    begin = Signal(int, object)  # job id, ((height, width) of the mosaic, its layout)
     rows = Signal(int, int, int, object)  # job id, first row, end row, uint8 strip
 
 
@@ -167,7 +168,6 @@ class ConditionExplorer(QWidget):
         self._explorer: Explorer | None = None
         self._generators: OrderedDict[tuple, tuple] = OrderedDict()
         self._generators_lock = threading.Lock()
-        self._alive: list = []  # workers and threads until Qt has deleted them (see retain)
 
         self._relay = _RenderRelay(self)
         self._relay.begin.connect(self._on_render_begin)
@@ -398,6 +398,7 @@ class ConditionExplorer(QWidget):
 
         self.title = QLabel("No generator")
         self.title.setObjectName("explorerTitle")
+        self.title.setWordWrap(True)  # a long interpolation title must not widen the window
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view = SampleView()
         self.view.setObjectName("explorerView")
@@ -406,6 +407,7 @@ class ConditionExplorer(QWidget):
         self.view.canvas.installEventFilter(self)
         self.status = QLabel()
         self.status.setObjectName("explorerStatus")
+        self.status.setWordWrap(True)
         self.status.setProperty("hint", True)
         self.status.setToolTip("The grid's size and how it was drawn")
         right = QWidget()
@@ -502,7 +504,10 @@ class ConditionExplorer(QWidget):
         self.ref = ref
         if ref is None:
             self._set_space(None)
+            self.mosaic = None
+            self.view.set_frame(None, None)
             self.title.setText("No generator: this run has no checkpoints yet" if self.run else "No run selected")
+            self._update_controls()
             return
         try:
             config, space = checkpoint_config(load_checkpoint(ref.path, mmap=True), ref.path)
@@ -514,8 +519,10 @@ class ConditionExplorer(QWidget):
         if self.space is None or space != self.space or config.nz != self.nz:
             self.nz = config.nz
             self._set_space(space)
-        else:
+        elif self.layout is None:
             self._rebuild_layout()
+        else:
+            self.request_render()  # same layout and noise (resampled rows too) through another G
 
     # --- controls by condition space ---------------------------------------------------
     def _set_space(self, space: ConditionSpace | None) -> None:
@@ -862,7 +869,6 @@ class ConditionExplorer(QWidget):
         self._render_worker = worker
         self.status.setText("Drawing…")
         self._render_thread = start_worker(worker)
-        self._alive = retain(self._alive, worker, self._render_thread)
 
     def _generator(self, ref: GeneratorRef):
         """(G, space, config) for ``ref``, loaded once; runs in the render thread."""
@@ -898,7 +904,7 @@ class ConditionExplorer(QWidget):
         for row in resample:
             if row < layout.rows:
                 explorer.resample_row(row)
-        self._relay.begin.emit(job_id, explorer.mosaic_shape())
+        self._relay.begin.emit(job_id, (explorer.mosaic_shape(), layout))
         result = explorer.render(
             on_rows=lambda first, end, strip: self._relay.rows.emit(job_id, first, end, strip),
             should_stop=stop.is_set,
@@ -908,14 +914,15 @@ class ConditionExplorer(QWidget):
     def _frame(self, layout: Layout) -> TimelineFrame:
         return TimelineFrame(0, layout.rows, layout.cols, list(layout.row_captions), list(layout.col_captions))
 
-    def _on_render_begin(self, job_id: int, shape) -> None:
-        if job_id != self._job_id or self.layout is None:
+    def _on_render_begin(self, job_id: int, value) -> None:
+        shape, layout = value
+        if job_id != self._job_id:
             return
         if self.mosaic is None or self.mosaic.shape[:2] != tuple(shape):
             self.mosaic = np.full((shape[0], shape[1], 3), 255, dtype=np.uint8)
-        self._shown_layout = self.layout
-        self.view.set_frame(self.mosaic, self._frame(self.layout))
-        self.title.setText(f"<b>{self.ref}</b>: {self.layout.title or 'grid'}")
+        self._shown_layout = layout
+        self.view.set_frame(self.mosaic, self._frame(layout))
+        self.title.setText(f"<b>{html.escape(str(self.ref))}</b>: {html.escape(layout.title or 'grid')}")
 
     def _on_render_rows(self, job_id: int, first: int, end: int, strip: np.ndarray) -> None:
         if job_id != self._job_id or self.mosaic is None:
@@ -1049,7 +1056,6 @@ class ConditionExplorer(QWidget):
         self._sheet_worker = worker
         self.status.setText("Drawing the sheet…")
         self._sheet_thread = start_worker(worker)
-        self._alive = retain(self._alive, worker, self._sheet_thread)
         self._update_controls()
         return True
 

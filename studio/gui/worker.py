@@ -147,9 +147,18 @@ class CallWorker(QObject):
             self.finished.emit()
 
 
+# Python references to started workers and threads until Qt has deleted them
+# (deleteLater below). A caller dropping its last reference earlier would make
+# Python delete the object too, racing Qt's deletion in the worker thread:
+# crashes and hangs once jobs run back to back.
+_started: list[QObject] = []
+
+
 def start_worker(worker: QObject) -> QThread:
     """Move ``worker`` (with ``work`` and ``finished``) to a new QThread and start it."""
+    global _started
     thread = QThread()
+    _started = [o for o in _started if shiboken6.isValid(o)] + [worker, thread]
     thread.setObjectName(type(worker).__name__)
     worker.moveToThread(thread)
     thread.started.connect(worker.work)

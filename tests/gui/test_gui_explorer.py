@@ -10,7 +10,19 @@ from gui_helpers import button
 from helpers import random_dataset, tiny_config
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QFileDialog, QPushButton, QSlider, QSpinBox, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QComboBox,
+    QFileDialog,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QWidget,
+)
 
 from studio.core.averaging import GeneratorRef, load_generator
 from studio.core.conditions import colour_hex
@@ -227,3 +239,30 @@ def test_colour_space_has_pickers_and_hue_sweeps(make_window, qtbot, project):
     settle(qtbot, explorer)
     assert not reason.isVisible()
     assert (explorer.layout.rows, explorer.layout.cols) == (8, 8)
+
+
+def part_of_a_control(widget: QWidget) -> bool:
+    """A spin box's line edit, a combo box's popup list, a table's corner: Qt's insides, not controls of ours."""
+    if widget.objectName().startswith("qt_") or isinstance(widget, QHeaderView):
+        return True
+    parent = widget.parent()
+    while parent is not None:
+        if isinstance(parent, (QAbstractSpinBox, QComboBox)):
+            return True
+        parent = parent.parent()
+    return False
+
+
+def test_every_control_is_named_and_explains_itself(make_window, qtbot, project):
+    run = train_run(project, "builtin:faces-rgb")
+    window, explorer = open_explorer(make_window, qtbot, project, run)
+    for name in ("checkpointLab", "checkpointTable", "averageButton", "bnReestimateCheck", "compareView",
+                 "exportGeneratorButton", "conditionExplorer", "explorerGeneratorCombo", "explorerRowsCombo",
+                 "explorerColsCombo", "explorerFixCombo", "explorerSeedSpin", "truncationSlider", "explorerView",
+                 "explorerExportButton"):
+        assert len(window.findChildren(QWidget, name)) == 1, name
+    kinds = (QAbstractButton, QComboBox, QAbstractSpinBox, QSlider, QLineEdit, QAbstractItemView)
+    for panel in (window.checkpoint_lab, explorer):
+        for widget in panel.findChildren(QWidget):
+            if isinstance(widget, kinds) and not part_of_a_control(widget):
+                assert widget.toolTip(), f"{type(widget).__name__} {widget.objectName()!r} has no tooltip"

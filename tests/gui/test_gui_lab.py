@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,13 @@ def open_lab(make_window, project: Project):
     window = make_window(project.folder)
     window.main_tabs.setCurrentWidget(window.checkpoint_lab)
     return window, window.findChild(QWidget, "checkpointLab")
+
+
+def wait_for(condition, timeout: float = 10.0) -> None:
+    """Poll from a worker thread (qtbot waits on the GUI thread only)."""
+    end = time.monotonic() + timeout
+    while not condition() and time.monotonic() < end:
+        time.sleep(0.01)
 
 
 def click(qtbot, window, name: str) -> None:
@@ -212,3 +220,27 @@ def test_resuming_from_an_average_is_refused(make_window, project, qtbot):
     box = window.findChild(QMessageBox, "errorDialog")
     assert box is not None and str(average) in box.text() and "averaged generator" in box.text()
     assert "epoch_NNNN.pt" in box.text()
+
+
+def test_cancel_stops_the_average_and_saves_nothing(make_window, project, qtbot, monkeypatch):
+    import studio.gui.checkpoint_lab as lab_module
+
+    run = train_run(project, epochs=3)
+    window, lab = open_lab(make_window, project)
+    real_average = lab_module.average_checkpoints
+
+    def held(*args, should_stop, **kwargs):  # waits in the worker until Cancel, then runs for real
+        wait_for(should_stop)
+        return real_average(*args, should_stop=should_stop, **kwargs)
+
+    monkeypatch.setattr(lab_module, "average_checkpoints", held)
+    window.findChild(QSpinBox, "lastNSpin").setValue(3)
+    click(qtbot, window, "selectLastButton")
+    click(qtbot, window, "averageButton")
+    assert not button(window, "averageButton").isEnabled()
+    click(qtbot, window, "labCancelButton")
+    qtbot.waitUntil(lambda: not lab.busy, timeout=20_000)
+    assert run.averages() == []
+    assert window.findChild(QMessageBox, "errorDialog") is None
+    assert "cancelled" in window.findChild(QWidget, "labStatus").text()
+    assert button(window, "averageButton").isEnabled()
