@@ -485,7 +485,8 @@ class CheckpointLab(QWidget):
             self.title.setText(f"<b>{html.escape(self.run.run_id)}</b>: {html.escape(problem)}")
         else:
             count = len(self.entries)
-            self.title.setText(f"Run <b>{html.escape(self.run.run_id)}</b>: {count} checkpoint{'s' if count != 1 else ''}")
+            plural = "s" if count != 1 else ""
+            self.title.setText(f"Run <b>{html.escape(self.run.run_id)}</b>: {count} checkpoint{plural}")
         complete = sum(e.complete_epoch for e in self.entries)
         self.last_spin.blockSignals(True)
         self.last_spin.setMaximum(max(1, complete))
