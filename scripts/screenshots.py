@@ -13,6 +13,9 @@ itself is never written to) and saves ``widget.grab()`` images:
     08-lab.png          the checkpoint lab: the last epochs averaged (BatchNorm re-estimated) and compared
                         with the last checkpoint and the EMA
     09-explorer.png     the condition explorer: blue eyes held, hair varying, one noise vector per row
+    10-evaluation.png   the evaluation tab: every generator of the run scored (conditional accuracy and
+                        FID in judge features; the faces judge is trained on first use), the table and
+                        the metrics over epochs
 
 Runs headless (offscreen) when there is no display.  ``--epochs`` and
 ``--images`` trade time for nicer samples; the defaults train the example
@@ -131,6 +134,15 @@ def main(argv: list[str] | None = None) -> int:
     explorer.fix_combo.setCurrentIndex(explorer.fix_combo.findText("blue eyes"))
     wait(explorer.idle, 300, "the explorer's grid")
     shot("09-explorer.png")
+
+    evaluation = window.evaluation_panel
+    window.main_tabs.setCurrentWidget(evaluation)
+    evaluation.select_refs(evaluation.refs)  # every checkpoint, the averages and the EMA
+    evaluation.set_metrics(["cond_acc", "fid"])
+    evaluation.n_spin.setValue(min(1000, args.images))
+    if evaluation.evaluate():
+        wait(lambda: not evaluation.busy, 1800, "the evaluation")
+    shot("10-evaluation.png")
     window.main_tabs.setCurrentWidget(window.dashboard)
     window.setWindowModified(False)
     window.close()

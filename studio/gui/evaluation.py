@@ -53,7 +53,6 @@ from studio.core.averaging import GeneratorRef, run_generators
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
 from studio.eval.results import load_results, results_path
-from studio.gui.checkpoint_lab import retain
 from studio.gui.worker import CallWorker, join_thread, start_worker
 
 __all__ = ["EvaluationPanel", "METRIC_CHOICES", "COLUMNS", "curve_data", "describe_scores"]
@@ -82,11 +81,17 @@ class _Relay(QObject):
     line = Signal(str)
 
 
-def describe_scores(scores: dict) -> str:
-    """{'accuracy': 0.93, 'n': 20} -> 'accuracy 0.930 on 20 held-out images'."""
+def describe_scores(scores: dict, n: int | None = None) -> str:
+    """{'accuracy': 0.93}, 20 -> 'accuracy 0.930 on 20 held-out images'."""
     parts = [f"{k} {v:.3f}" for k, v in scores.items() if k != "n" and isinstance(v, (int, float))]
     text = ", ".join(parts) or "no scores"
-    return f"{text} on {scores['n']} held-out images" if "n" in scores else text
+    n = n or scores.get("n")
+    return f"{text} on {n} held-out images" if n else text
+
+
+def _per_class(row: dict) -> bool:
+    """A row of one class's or attribute value's accuracy (``cond_acc:<caption>``)."""
+    return ":" in str(row.get("metric", ""))
 
 
 def _generator_row(row: dict) -> bool:
@@ -100,10 +105,11 @@ def curve_data(rows: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
 
     Figures of one metric in different feature spaces or on different
     conditions are not comparable, so they get curves of their own; the
-    newest figure of an epoch wins. Standard deviations (``kid_std``) stay
-    in the table.
+    newest figure of an epoch wins. Standard deviations (``kid_std``) and
+    per-class accuracies stay in the table.
     """
-    plotted = [r for r in rows if _generator_row(r) and not str(r.get("metric", "")).endswith("_std")]
+    plotted = [r for r in rows if _generator_row(r) and not _per_class(r)
+               and not str(r.get("metric", "")).endswith("_std")]
     spaces: dict[str, set] = {}
     conditions: dict[str, set] = {}
     for r in plotted:
@@ -154,7 +160,6 @@ class EvaluationPanel(QWidget):
         self._job = ""
         self._job_run: RunDirectory | None = None
         self._stop = threading.Event()
-        self._alive: list = []
         self._judge_texts: dict = {}
         self._relay = _Relay(self)
         self._relay.line.connect(self.message)
@@ -364,6 +369,10 @@ class EvaluationPanel(QWidget):
         left_layout.addLayout(run_row)
         left_layout.addWidget(self.status)
 
+        self.per_class_check = QCheckBox("Show each class's accuracy")
+        self.per_class_check.setObjectName("perClassCheck")
+        self.per_class_check.setToolTip("Also list the conditional accuracy of each class or attribute value "
+                                        "(cond_acc:<class>), kept in the results with the others")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setObjectName("evaluationTable")
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
@@ -397,7 +406,12 @@ class EvaluationPanel(QWidget):
 
         right = QSplitter(Qt.Orientation.Vertical)
         right.setObjectName("evaluationResultsSplitter")
-        right.addWidget(self.table)
+        table_box = QWidget()
+        table_layout = QVBoxLayout(table_box)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        table_layout.addWidget(self.table, 1)
+        table_layout.addWidget(self.per_class_check)
+        right.addWidget(table_box)
         right.addWidget(self.plot)
         right.setChildrenCollapsible(False)
         right.setSizes([240, 400])
@@ -433,6 +447,7 @@ class EvaluationPanel(QWidget):
         self.train_judge_button.clicked.connect(lambda: self.train_judge())
         self.evaluate_button.clicked.connect(lambda: self.evaluate())
         self.cancel_button.clicked.connect(self.cancel)
+        self.per_class_check.toggled.connect(lambda _on: self._fill_table())
 
     # --- the run ------------------------------------------------------------------------
     def set_run(self, run: RunDirectory | None) -> None:
@@ -615,7 +630,7 @@ class EvaluationPanel(QWidget):
                 return
             whose = f"Judge file {html.escape(path.name)}," if override else "Stored judge"
             text = (f"{whose} of {html.escape(judge.dataset or '?')} ({judge.image_size} px): "
-                    f"held-out {html.escape(describe_scores(judge.heldout))}")
+                    f"held-out {html.escape(describe_scores(judge.heldout, getattr(judge, 'heldout_n', 0)))}")
             self._judge_texts = {key: text}
         self.judge_info.setText(self._judge_texts[key])
         self.judge_info.setToolTip(f"{path}\nThe judge evaluation will use, and its accuracy on real images it "
@@ -636,7 +651,8 @@ class EvaluationPanel(QWidget):
         self.resultsChanged.emit()
 
     def _fill_table(self) -> None:
-        rows = list(reversed(self.rows))
+        shown = self.per_class_check.isChecked()
+        rows = [r for r in reversed(self.rows) if shown or not _per_class(r)]
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
             value = row.get("value")
@@ -764,7 +780,6 @@ class EvaluationPanel(QWidget):
         self.progress.setRange(0, 0)  # busy until the first report
         self.status.setText(text)
         self._thread = start_worker(worker)
-        self._alive = retain(self._alive, worker, self._thread)
         self._update_controls()
         return True
 
@@ -832,10 +847,8 @@ class EvaluationPanel(QWidget):
         def work(progress, stopped):
             from studio.eval.evaluate import evaluate
 
-            def report(done: int, total: int, label: str) -> None:
-                progress(label, done / total if total else -1.0)
-
-            rows = evaluate(refs, request, progress=report, log=relay.line.emit, should_stop=stopped)
+            # The core reports (message, fraction) as the worker does: passed straight through.
+            rows = evaluate(refs, request, progress=progress, log=relay.line.emit, should_stop=stopped)
             if stopped():
                 raise _Cancelled()
             return rows
@@ -850,7 +863,7 @@ class EvaluationPanel(QWidget):
     def _on_evaluated(self, rows: list[dict]) -> None:
         run = self._job_run
         self.last_rows = list(rows)
-        scored = {(r["checkpoint"], r["which"]) for r in rows}
+        scored = {(r["checkpoint"], r["which"]) for r in rows if r.get("which") != "real"}
         where = results_path(run.path) if run is not None else ""
         self.status.setText(f"Scored {len(scored)} generator{'s' if len(scored) != 1 else ''}: {len(rows)} figures "
                             f"added to {Path(where).parent.name}/results.csv")
@@ -923,19 +936,18 @@ class EvaluationPanel(QWidget):
             if stopped():
                 raise _Cancelled()
             judge = train_judge(dataset, epochs=epochs, device=str(resolve_device(device)),
-                                progress=lambda done, total, label: progress(label, done / total if total else -1.0),
-                                should_stop=stopped)
+                                progress=progress, should_stop=stopped)
             save_judge(judge, out)
-            return str(out), dict(judge.heldout), judge.train_seconds, len(dataset)
+            return str(out), dict(judge.heldout), getattr(judge, "heldout_n", 0), judge.train_seconds, len(dataset)
 
         self.message.emit(f"Training the judge of {config.dataset} ({config.image_size} px, {epochs} epochs)")
         return self._start("judge", work, self._on_judge_trained, f"Training the judge of {config.dataset}…",
                            self.run)
 
     def _on_judge_trained(self, value) -> None:
-        path, heldout, seconds, count = value
+        path, heldout, heldout_n, seconds, count = value
         self.last_judge = {"path": path, "heldout": heldout}
-        scores = describe_scores(heldout)
+        scores = describe_scores(heldout, heldout_n)
         self.status.setText(f"Judge trained on {count} images in {seconds:.0f} s: held-out {scores}")
         self.message.emit(f"Judge stored at {path}: held-out {scores}")
         self.show_judge_info()

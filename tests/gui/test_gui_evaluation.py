@@ -43,7 +43,7 @@ def tiny(tmp_path_factory):
     judge = root / "digits-judge.pt"
     assert main(["judge", "train", "builtin:digits", "--size", "120", "--epochs", "1", "--width", "8",
                  "--quiet", "--out", str(judge)]) == 0
-    shapes = random_dataset(dataset_space("builtin:shapes"), n=16)
+    shapes = random_dataset(dataset_space("builtin:shapes"), n=24)
     other = root / "shapes-judge.pt"
     save_judge(train_judge(shapes, epochs=1, width=8, batch_size=8), other)
     return project, RunDirectory(run), judge, other
@@ -96,9 +96,14 @@ def test_evaluate_checkpoints_fills_table_and_plot_and_keeps_figures(make_window
     settle(qtbot, panel)
 
     saved = load_results(run.path)
-    assert len(saved) == before + 4  # cond_acc and fid of two checkpoints
+    headline = [(r["generator"], r["metric"]) for r in saved[before:] if r["which"] == "g" and ":" not in r["metric"]]
+    assert sorted(headline) == [("epoch 1", "cond_acc"), ("epoch 1", "fid"),
+                                ("epoch 2", "cond_acc"), ("epoch 2", "fid")]
     rows = table_rows(window)
-    assert len(rows) == len(saved)
+    assert len(rows) == len([r for r in saved if ":" not in r["metric"]])  # each class's accuracy hidden
+    window.findChild(QCheckBox, "perClassCheck").setChecked(True)
+    assert len(table_rows(window)) == len(saved)
+    window.findChild(QCheckBox, "perClassCheck").setChecked(False)
     scored = {(r[0], r[1]) for r in rows}
     assert scored >= {("epoch 1", "cond_acc"), ("epoch 2", "cond_acc"), ("epoch 1", "fid"), ("epoch 2", "fid")}
     for generator, metric, value, features, n, judge_name, _ in rows:
@@ -110,9 +115,9 @@ def test_evaluate_checkpoints_fills_table_and_plot_and_keeps_figures(make_window
     plotted = panel.plotted()
     assert set(plotted) == {"cond_acc", "fid"}
     assert plotted["cond_acc"][0] == [1.0, 2.0]
-    newest = {(r["epoch"], r["metric"]): r["value"] for r in saved}
+    newest = {(r["epoch"], r["metric"]): r["value"] for r in saved if r["which"] == "g"}
     assert plotted["fid"][1] == pytest.approx([newest[(1, "fid")], newest[(2, "fid")]])
-    assert "4 figures added" in panel.status.text()
+    assert panel.status.text().startswith("Scored 2 generators")
     assert "held-out" in panel.judge_info.text()  # the judge file named, with its held-out accuracy
 
     assert list(panel.plot_items) == ["cond_acc", "fid"]  # each on its own scale
@@ -150,7 +155,8 @@ def test_a_judge_of_another_dataset_is_refused_and_the_panel_stays_usable(make_w
     panel.set_metrics(["cond_acc"])
     click(qtbot, window, "evaluateButton")
     settle(qtbot, panel)
-    assert len(load_results(run.path)) == before + 2  # the last checkpoint and the EMA
+    added = [(r["generator"], r["metric"]) for r in load_results(run.path)[before:] if r["which"] in ("g", "ema")]
+    assert [a for a in added if ":" not in a[1]] == [("epoch 2", "cond_acc"), ("EMA at epoch 2", "cond_acc")]
 
 
 def test_train_judge_stores_the_datasets_judge_and_shows_its_accuracy(make_window, tiny, qtbot, answers):
@@ -164,8 +170,9 @@ def test_train_judge_stores_the_datasets_judge_and_shows_its_accuracy(make_windo
     assert panel.busy and button(window, "evaluationCancelButton").isEnabled()
     settle(qtbot, panel)
     assert stored.is_file() and len(answers.asked) == int(existed)  # asks only before replacing one
-    heldout = load_judge(stored).heldout
-    assert heldout["n"] == 12 and 0.0 <= heldout["accuracy"] <= 1.0  # a tenth of the 120 images, never trained on
+    stored_judge = load_judge(stored)
+    heldout = stored_judge.heldout
+    assert stored_judge.heldout_n == 12 and 0.0 <= heldout["accuracy"] <= 1.0  # a tenth of the 120, never trained on
     assert f"accuracy {heldout['accuracy']:.3f} on 12 held-out images" in panel.judge_info.text()
     assert "held-out" in panel.status.text()
 
@@ -202,7 +209,8 @@ def test_every_k_epochs_scores_new_checkpoints_in_the_background(make_window, ti
     assert "skipped" in window.log_view.toPlainText()
     settle(qtbot, panel)
     added = load_results(run.path)[before:]
-    assert [(r["generator"], r["epoch"], r["metric"]) for r in added] == [("epoch 2", 2, "cond_acc")]
+    assert [(r["generator"], r["epoch"], r["metric"]) for r in added
+            if r["which"] == "g" and ":" not in r["metric"]] == [("epoch 2", 2, "cond_acc")]
     assert table_rows(window)[0][:2] == ("epoch 2", "cond_acc")
     assert panel.plotted()["cond_acc"][0][-1] == 2.0
 
