@@ -1,4 +1,9 @@
-"""Evaluate generators (checkpoints, averages, EMA) and record the figures in their runs."""
+"""Evaluate generators (checkpoints, averages, EMA) and record the figures in their runs.
+
+:func:`evaluate` is what both the ``evaluate`` command and the window's
+evaluation panel call: plain arguments in, result rows out, progress and
+cancellation through callables, so it runs unchanged in a worker thread.
+"""
 
 from __future__ import annotations
 
@@ -9,60 +14,142 @@ from typing import Callable
 import torch
 
 from studio.core.averaging import GeneratorRef, load_generator
+from studio.core.checkpoint import checkpoint_config, load_checkpoint
+from studio.core.conditions import ConditionSpace
 from studio.errors import StudioError
 from studio.eval.conditional import conditional_accuracy, load_conditions, real_accuracy
-from studio.eval.judge import Judge, default_judge_path, load_judge, save_judge, train_judge
-from studio.eval.quality import image_quality, inception_features, judge_features
+from studio.eval.judge import (
+    Judge,
+    JudgeError,
+    Progress,
+    TorchScriptJudge,
+    check_stop,
+    default_judge_path,
+    load_judge,
+    save_judge,
+    train_judge,
+)
+from studio.eval.quality import QUALITY_METRICS, image_quality, inception_features, judge_features
 from studio.eval.results import append_results, make_row
 
-__all__ = ["METRICS", "EvaluationRequest", "judge_for", "evaluate", "run_of"]
+__all__ = ["METRICS", "FEATURE_SPACES", "EvaluationRequest", "judge_for", "open_judge", "evaluate", "run_of",
+           "format_table"]
 
-METRICS = ("cond_acc", "fid", "kid", "is")
-Progress = Callable[[int, int, str], None]
+METRICS = ("cond_acc", *QUALITY_METRICS)
+FEATURE_SPACES = ("judge", "inception")
 
 
 @dataclass
 class EvaluationRequest:
+    """What to measure. Validated by :meth:`validate` before any work starts."""
+
     metrics: tuple[str, ...] = ("cond_acc", "fid")
-    features: str = "judge"  # or "inception"
-    n: int = 2000
-    conditions: tuple[str, ...] = ()  # JSON files of test conditions (cond_acc)
-    judge_path: str | None = None
-    inception_weights: str | None = None
+    features: str = "judge"  # feature space of FID/KID/IS: "judge" or "inception"
+    n: int = 2000  # images generated per generator (and per conditions file)
+    n_real: int = 5000  # real images whose features FID/KID compare with (cached)
+    conditions: tuple[str, ...] = ()  # JSON files of test conditions for cond_acc, e.g. i-CLEVR's test.json
+    judge_path: str | None = None  # a studio judge file; default: the dataset's stored judge
+    judge_torchscript: str | None = None  # a user's TorchScript classifier instead
+    judge_input_size: int = 64
+    judge_mean: tuple[float, ...] = (0.5, 0.5, 0.5)
+    judge_std: tuple[float, ...] = (0.5, 0.5, 0.5)
+    inception_weights: str | None = None  # the Inception weights file, for machines without network
     device: str = "cpu"
-    save: bool = True
+    batch_size: int = 250
+    save: bool = True  # append the rows to each generator's run
     seed: int = 0
-    per_class: bool = False  # log each class's / attribute value's accuracy
+    per_class: bool = False  # also log each class's / attribute value's accuracy (the rows are always kept)
+
+    def validate(self) -> None:
+        unknown = [m for m in self.metrics if m not in METRICS]
+        if unknown:
+            raise StudioError(f"unknown metric {', '.join(unknown)}; choose from {', '.join(METRICS)}")
+        if not self.metrics:
+            raise StudioError(f"no metric asked for; choose from {', '.join(METRICS)}")
+        if self.features not in FEATURE_SPACES:
+            raise StudioError(f"features {self.features!r}: use {' or '.join(FEATURE_SPACES)}")
+        if self.n < 2 or self.n_real < 2 or self.batch_size < 1:
+            raise StudioError(f"n ({self.n}) and n_real ({self.n_real}) must be at least 2")
+        if self.judge_path and self.judge_torchscript:
+            raise StudioError("give either a studio judge or a TorchScript classifier, not both")
+        if self.judge_torchscript and self.features == "judge" and self.quality_metrics:
+            raise StudioError("a TorchScript classifier gives no features for FID/KID/IS; use the Inception "
+                              "features (--features inception)")
+
+    @property
+    def quality_metrics(self) -> tuple[str, ...]:
+        return tuple(m for m in self.metrics if m in QUALITY_METRICS)
 
 
 def run_of(ref: GeneratorRef) -> Path | None:
-    """The run directory holding a checkpoint (``RUN/checkpoints/file.pt``), if it is one."""
+    """The run directory holding a checkpoint or average (``RUN/checkpoints/file.pt``), if it is one."""
     parent = Path(ref.path).resolve().parent
     return parent.parent if parent.name == "checkpoints" and (parent.parent / "config.json").is_file() else None
 
 
-def judge_for(config, dataset=None, path: str | None = None, device: str = "cpu",
+def generator_ref(path: str | Path, ema: bool = False) -> GeneratorRef:
+    """A checkpoint or average file as a :class:`GeneratorRef` (its G, or its EMA when ``ema``)."""
+    path = Path(path)
+    state = load_checkpoint(path, mmap=True)
+    checkpoint_config(state, path)
+    if ema and not state.get("ema"):
+        raise StudioError(f"{path}: holds no EMA of G (the run trained without ema)")
+    epoch = int(state.get("epoch", 0) or 0)
+    kind = "average" if state.get("kind") == "average" else ("ema" if ema else "checkpoint")
+    label = f"{path.name}{' (EMA)' if ema else ''}"
+    return GeneratorRef(path, "ema" if ema else "g", label, kind, epoch)
+
+
+def judge_for(config, path: str | None = None, device: str | torch.device = "cpu",
               progress: Progress | None = None, log: Callable[[str], None] = print,
               should_stop: Callable[[], bool] | None = None) -> Judge:
-    """The judge at ``path``, else the dataset's stored judge, trained and stored on first use."""
+    """The judge at ``path``, else the dataset's stored judge, trained (on the full set) and stored on first use."""
     if path:
         return load_judge(path, device)
     stored = default_judge_path(config.dataset, config.image_size, config.channels)
     if stored.is_file():
         return load_judge(stored, device)
-    if dataset is None:
-        from studio.data.dataset import load_dataset
+    from studio.data.dataset import load_dataset
 
-        dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size)
-    log(f"training a judge for {config.dataset} (once; stored at {stored})")
+    # The run may have used a small slice of a built-in set; the judge learns from its full default size.
+    dataset = load_dataset(config.dataset, config.image_size, config.channels, 0, progress)
+    log(f"training a judge for {config.dataset} on {len(dataset)} images (once; stored at {stored})")
     judge = train_judge(dataset, device=device, progress=progress, should_stop=should_stop)
     save_judge(judge, stored)
-    log(f"judge held-out scores: {_fmt(judge.heldout)}")
+    log(f"judge held-out scores on {judge.heldout_n} images: {_fmt(judge.heldout)}")
+    return judge
+
+
+def open_judge(request: EvaluationRequest, config, space: ConditionSpace, device, progress=None, log=print,
+               should_stop=None) -> Judge:
+    """The judge a request names: a TorchScript classifier, a judge file, or the dataset's own."""
+    if request.judge_torchscript:
+        judge = TorchScriptJudge(request.judge_torchscript, space, request.judge_input_size,
+                                 tuple(request.judge_mean), tuple(request.judge_std), device)
+    else:
+        judge = judge_for(config, request.judge_path, device, progress, log, should_stop)
+    if judge.space != space:
+        hint = "" if request.judge_path or request.judge_torchscript else (
+            f"; retrain it with: python -m studio judge train {config.dataset} --force")
+        raise JudgeError(f"{judge.path or judge.name}: trained for {judge.space.describe()}, "
+                         f"the generators draw {space.describe()}{hint}")
     return judge
 
 
 def _fmt(scores: dict) -> str:
     return ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items())
+
+
+def _cond_rows(base: dict, result, judge: Judge) -> list[dict]:
+    rows = []
+    for key, value in result.scores.items():
+        metric = "cond_acc" if key == "accuracy" else f"cond_acc_{key}"
+        rows.append(make_row(**base, metric=metric, value=value, n=result.n, judge=judge.name, judge_id=judge.id,
+                             conditions=result.conditions))
+    for caption, value in result.per_class.items():
+        rows.append(make_row(**base, metric=f"cond_acc:{caption}", value=value, n=result.n, judge=judge.name,
+                             judge_id=judge.id, conditions=result.conditions))
+    return rows
 
 
 def evaluate(
@@ -72,63 +159,101 @@ def evaluate(
     log: Callable[[str], None] = print,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[dict]:
-    """Score each generator; return result rows (also appended to each run's results when ``save``)."""
+    """Score each generator; return result rows (each generator's are appended to its run when ``save``).
+
+    The judge's own scores on real images come first (``which`` 'real'): the
+    ceiling a generator is measured against. A cancelled evaluation keeps the
+    rows of the generators it finished.
+    """
+    from studio.core.device import resolve_device
     from studio.data.dataset import load_dataset
 
-    unknown = set(request.metrics) - set(METRICS)
-    if unknown:
-        raise StudioError(f"unknown metric {', '.join(sorted(unknown))}; choose from {', '.join(METRICS)}")
-    if request.features not in ("judge", "inception"):
-        raise StudioError(f"features {request.features!r}: use judge or inception")
+    request.validate()
     if not refs:
         raise StudioError("no generator to evaluate")
-    device = request.device if request.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device(request.device)
     _, space, config = load_generator(refs[0], "cpu")
-    dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size)
-    needs_judge = "cond_acc" in request.metrics or request.features == "judge"
-    judge = judge_for(config, dataset, request.judge_path, device, progress, log, should_stop) if needs_judge else None
-    if judge is not None and judge.space != space:
-        raise StudioError(f"{judge.name}: trained for {judge.space.describe()}, the generators draw {space.describe()}")
-    quality = [m for m in request.metrics if m != "cond_acc"]
-    features = None
-    if quality:
-        features = judge_features(judge) if request.features == "judge" else inception_features(
-            request.inception_weights, device)
+    conditioned = "cond_acc" in request.metrics
+    if conditioned and not space.is_conditional:
+        raise StudioError(f"{refs[0].path}: an unconditional generator has no conditions to be accurate to; "
+                          "ask for fid, kid or is")
     condition_sets = [(Path(p).name, load_conditions(p, space)) for p in request.conditions] or [("", None)]
+    dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size, progress)
+    needs_judge = conditioned or (request.features == "judge" and request.quality_metrics)
+    judge = open_judge(request, config, space, device, progress, log, should_stop) if needs_judge else None
+    features = None
+    if request.quality_metrics:
+        if request.features == "judge":
+            features = judge_features(judge)
+        else:
+            features = inception_features(request.inception_weights, device, "is" in request.metrics)
+    judge_name, judge_id = (judge.name, judge.id) if judge is not None else ("", "")
 
-    rows: list[dict] = []
-    if judge is not None and "cond_acc" in request.metrics:
+    reference: list[dict] = []
+    if conditioned:
         real = real_accuracy(dataset, judge, min(request.n, len(dataset)), request.seed)
+        reference = _cond_rows({"generator": "real images", "checkpoint": "", "which": "real", "epoch": None},
+                               real, judge)
         log(f"{'real images':28s} cond_acc  {_fmt(real.scores)}")
+
+    rows: list[dict] = list(reference)
+    referenced: set[Path] = set()
     for ref in refs:
+        check_stop(should_stop, "evaluation")
         g, g_space, g_config = load_generator(ref, device)
-        if g_space != space or g_config.dataset != config.dataset:
-            raise StudioError(f"{ref.path}: draws {g_space.describe()} of {g_config.dataset}, unlike {refs[0].path}; "
-                              "evaluate generators of one dataset together")
+        if g_space != space or g_config.dataset != config.dataset or g_config.image_size != config.image_size:
+            raise StudioError(f"{ref.path}: draws {g_space.describe()} of {g_config.dataset} at "
+                              f"{g_config.image_size} px, unlike {refs[0].path}; evaluate generators of one "
+                              "dataset together")
         name = str(ref)
+        which = "average" if ref.kind == "average" else ref.which
+        base = {"generator": name, "checkpoint": str(ref.path), "which": which, "epoch": ref.epoch or None}
         new: list[dict] = []
-        base = {"generator": name, "checkpoint": str(ref.path), "which": ref.which, "epoch": ref.epoch or None}
-        if "cond_acc" in request.metrics:
+        if conditioned:
             for cname, labels in condition_sets:
                 result = conditional_accuracy(g, space, g_config.nz, judge, request.n, labels, cname, dataset,
-                                              seed=request.seed, progress=progress, should_stop=should_stop)
-                for key, value in result.scores.items():
-                    metric = "cond_acc" if key in ("accuracy",) else f"cond_acc_{key}"
-                    new.append(make_row(**base, metric=metric, value=value, n=result.n, judge=judge.name,
-                                        conditions=result.conditions))
+                                              request.batch_size, request.seed, progress, should_stop)
+                new += _cond_rows(base, result, judge)
                 log(f"{name:28s} cond_acc  {_fmt(result.scores)}  ({result.conditions})")
                 if request.per_class and result.per_class:
                     worst = sorted(result.per_class.items(), key=lambda kv: kv[1])
                     log("    per class, worst first: " + ", ".join(f"{k} {v:.2f}" for k, v in worst))
-        if quality:
-            q = image_quality(g, space, g_config.nz, dataset, features, tuple(quality), request.n,
-                              seed=request.seed, progress=progress, should_stop=should_stop)
+        if request.quality_metrics:
+            q = image_quality(g, space, g_config.nz, dataset, features, request.quality_metrics, request.n,
+                              request.n_real, request.batch_size, request.seed, progress, should_stop)
             for key, value in q.metrics.items():
                 new.append(make_row(**base, metric=key, value=value, n=q.n_fake, feature_space=q.feature_space,
-                                    comparable=q.comparable, judge=judge.name if judge else ""))
-            log(f"{name:28s} {_fmt(q.metrics)}  [{q.feature_space} features; comparable with {q.comparable}]")
+                                    comparable=q.comparable, judge=judge_name, judge_id=judge_id))
+            log(f"{name:28s} {_fmt(q.metrics)}  [{q.feature_space} features, {q.n_real} real images; "
+                f"comparable with {q.comparable}]")
         run = run_of(ref)
         if request.save and run is not None:
-            append_results(run, new)
+            first = run not in referenced
+            referenced.add(run)
+            append_results(run, (reference if first else []) + new)
         rows += new
     return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """A text table of rows: one line per generator, one column per metric (per-class figures left out)."""
+    metrics: list[str] = []
+    table: dict[str, dict[str, float]] = {}
+    for row in rows:
+        metric = row["metric"]
+        if ":" in metric:
+            continue
+        if row.get("conditions") and not row["conditions"].startswith("drawn") and row["which"] != "real":
+            metric = f"{metric} [{row['conditions'].split(' x ')[0]}]"
+        if metric not in metrics:
+            metrics.append(metric)
+        table.setdefault(row["generator"], {})[metric] = row["value"]
+    if not table:
+        return ""
+    width = max(12, *(len(g) for g in table))
+    cols = [max(9, len(m)) for m in metrics]
+    lines = [f"{'generator':{width}s}  " + "  ".join(f"{m:>{c}s}" for m, c in zip(metrics, cols))]
+    for generator, values in table.items():
+        cells = [f"{values[m]:>{c}.4f}" if m in values else " " * (c - 1) + "-" for m, c in zip(metrics, cols)]
+        lines.append(f"{generator:{width}s}  " + "  ".join(cells))
+    return "\n".join(lines)

@@ -8,15 +8,18 @@ Two feature spaces:
   file with ``weights``.
 * ``judge``: the penultimate features of the dataset's judge. Works offline
   and is sensitive to the conditions, but its figures are comparable only
-  between models of the same dataset and judge, and are labelled so.
+  between models of the same dataset scored by the same judge, and are
+  labelled so.
 
-Real-image statistics are computed once per dataset and feature space and
-cached beside the dataset cache.
+Features of the real images are computed once per dataset and feature space
+and cached beside the dataset cache (KID needs the features themselves, FID
+only their mean and covariance).
 """
 
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -26,11 +29,13 @@ from torch import nn
 
 from studio.core.atomic import atomic_torch_save
 from studio.errors import StudioError
-from studio.eval.judge import Judge
+from studio.eval.conditional import draw_conditions, generate_batches
+from studio.eval.judge import Judge, Progress, check_stop
 
-__all__ = ["FeatureSpace", "judge_features", "inception_features", "QualityResult", "image_quality",
-           "frechet_distance"]
+__all__ = ["QUALITY_METRICS", "INCEPTION_WEIGHTS", "FeatureSpace", "judge_features", "inception_features",
+           "QualityResult", "image_quality", "quality_from_features", "real_features", "frechet_distance"]
 
+QUALITY_METRICS = ("fid", "kid", "is")
 INCEPTION_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
 
 
@@ -38,7 +43,7 @@ class _JudgeFeatureModule(nn.Module):
     def __init__(self, judge: Judge):
         super().__init__()
         self.judge = judge
-        self.num_features = judge.net.num_features
+        self.num_features = judge.num_features
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.judge.features(images)
@@ -54,7 +59,7 @@ class _JudgeLogitModule(nn.Module):
 
 
 class _InceptionModule(nn.Module):
-    """Images in [-1, 1] -> uint8 RGB -> Inception-v3 features (2048 pool or 1008 logits)."""
+    """Images in [-1, 1] -> uint8 RGB, as the reference FID code reads files -> Inception-v3 output."""
 
     def __init__(self, feature: str, weights: str | None):
         super().__init__()
@@ -69,33 +74,41 @@ class _InceptionModule(nn.Module):
         images = images.to(device)
         if images.shape[1] == 1:
             images = images.expand(-1, 3, -1, -1)
-        return self.net(((images.float() + 1) * 127.5).clamp(0, 255).to(torch.uint8)).float()
+        with torch.no_grad():
+            return self.net(((images.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)).float()
 
 
 @dataclass
 class FeatureSpace:
-    name: str  # "inception" or "judge:<file>"
-    features: nn.Module  # images in [-1, 1] -> (B, D)
-    logits: nn.Module | None  # images -> class logits, for IS
+    name: str  # "inception" or "judge:<file>#<id>"
+    features: Callable[[torch.Tensor], torch.Tensor]  # images in [-1, 1] -> (B, D)
+    logits: Callable[[torch.Tensor], torch.Tensor] | None  # images -> class logits, for IS
     comparable: str  # what the figures can be compared with
-    key: str  # cache key
+    key: str  # cache key of the real-image features
 
 
 def judge_features(judge: Judge) -> FeatureSpace:
+    """The judge's penultimate layer as a feature space; IS from its softmax on categorical sets only."""
     if not judge.has_features:
         raise StudioError(f"{judge.name}: this judge gives no features; use the Inception features")
-    ident = hashlib.sha1(repr(sorted(judge.net.state_dict().items(), key=lambda kv: kv[0])[:1]).encode()
-                         + str(judge.heldout).encode()).hexdigest()[:10]
     logits = _JudgeLogitModule(judge) if judge.space.kind == "categorical" else None
-    return FeatureSpace(f"judge:{judge.name}", _JudgeFeatureModule(judge), logits,
-                        f"only models of {judge.dataset} scored by this judge", f"judge-{ident}")
+    return FeatureSpace(f"judge:{judge.name}#{judge.id}", _JudgeFeatureModule(judge), logits,
+                        f"only models of {judge.dataset} scored in this judge's features (not across datasets)",
+                        f"judge-{judge.id}")
 
 
-def inception_features(weights: str | Path | None = None, device: str | torch.device = "cpu") -> FeatureSpace:
-    """The standard Inception network; a clear StudioError when its weights cannot be had."""
+def inception_features(weights: str | Path | None = None, device: str | torch.device = "cpu",
+                       with_logits: bool = True) -> FeatureSpace:
+    """The standard Inception network; a clear StudioError when its weights cannot be had.
+
+    ``with_logits`` also loads the 1008-way head IS needs (a second copy of the network).
+    """
+    if weights is not None and not Path(weights).is_file():
+        raise StudioError(f"{weights}: no such Inception weights file (expected {INCEPTION_WEIGHTS})")
+    source = str(weights) if weights else None
     try:
-        pool = _InceptionModule("2048", str(weights) if weights else None).to(device)
-        logits = _InceptionModule("logits_unbiased", str(weights) if weights else None).to(device)
+        pool = _InceptionModule("2048", source).to(device)
+        logits = _InceptionModule("logits_unbiased", source).to(device) if with_logits else None
     except ModuleNotFoundError as exc:
         raise StudioError(f"the Inception features need torch-fidelity ({exc})") from None
     except Exception as exc:  # torch-fidelity raises URLError, HTTPError, RuntimeError... when offline
@@ -109,7 +122,7 @@ def inception_features(weights: str | Path | None = None, device: str | torch.de
 
 
 def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor) -> float:
-    """Fréchet distance between two Gaussians (torchmetrics' own routine)."""
+    """Fréchet distance between two Gaussians, by torchmetrics' own routine (the one its FID computes with)."""
     from torchmetrics.image.fid import _compute_fid
 
     return float(_compute_fid(mu1.double(), sigma1.double(), mu2.double(), sigma2.double()))
@@ -124,35 +137,94 @@ class QualityResult:
     n_real: int
 
 
+class _Passthrough(nn.Module):
+    """Features are computed beforehand (and cached for real images); the metric receives them as they are."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def quality_from_features(real: torch.Tensor | None, fake: torch.Tensor | None,
+                          metrics: tuple[str, ...] = ("fid", "kid"), fake_logits: torch.Tensor | None = None,
+                          kid_subsets: int = 50, kid_subset_size: int = 1000, is_splits: int = 10) -> dict[str, float]:
+    """FID/KID between two feature sets and IS of ``fake_logits``, each computed by torchmetrics.
+
+    KID draws ``kid_subsets`` subsets of ``kid_subset_size`` (at most the
+    smaller set) and reports their mean and standard deviation.
+    """
+    from torchmetrics.image.fid import FrechetInceptionDistance
+    from torchmetrics.image.inception import InceptionScore
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    out: dict[str, float] = {}
+    if {"fid", "kid"} & set(metrics):
+        if real is None or fake is None or min(len(real), len(fake)) < 2:
+            raise StudioError("FID/KID need the features of at least 2 images on each side")
+        real, fake = real.double(), fake.double()
+    with warnings.catch_warnings():
+        # KID and IS warn that they keep every feature: here that is the point (n is bounded).
+        warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
+        if "fid" in metrics:
+            fid = FrechetInceptionDistance(feature=_Passthrough(real.shape[1]))
+            fid.update(real, real=True)
+            fid.update(fake, real=False)
+            out["fid"] = float(fid.compute())
+        if "kid" in metrics:
+            subset = min(kid_subset_size, len(fake), len(real))
+            kid = KernelInceptionDistance(feature=_Passthrough(real.shape[1]), subsets=kid_subsets,
+                                          subset_size=subset)
+            kid.update(real, real=True)
+            kid.update(fake, real=False)
+            mean, std = kid.compute()
+            out["kid"], out["kid_std"] = float(mean), float(std)
+        if "is" in metrics:
+            if fake_logits is None or len(fake_logits) < 2:
+                raise StudioError("IS needs class logits of at least 2 generated images")
+            score = InceptionScore(feature=nn.Identity(), splits=min(is_splits, len(fake_logits)))
+            score.update(fake_logits.double())
+            mean, std = score.compute()
+            out["is"], out["is_std"] = float(mean), float(std)
+    return out
+
+
 def _stats_path(dataset_key: str, space: FeatureSpace, n_real: int) -> Path:
     from studio.data.dataset import cache_dir
 
     key = hashlib.sha1(f"{dataset_key}|{space.key}|{n_real}".encode()).hexdigest()[:16]
-    return cache_dir() / "stats" / f"{key}.pt"
+    return cache_dir() / "stats" / f"{space.key}-{key}.pt"
 
 
-@torch.no_grad()
-def _real_features(dataset, space: FeatureSpace, n_real: int, batch_size: int, progress) -> torch.Tensor:
+def real_features(dataset, space: FeatureSpace, n_real: int = 5000, batch_size: int = 250,
+                  progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
+    """Features of ``n_real`` real images (a fixed random subset), from the cache when computed before."""
+    n_real = min(n_real, len(dataset))
     key = f"{dataset.spec}|{dataset.image_size}|{dataset.channels}|{len(dataset)}"
     path = _stats_path(key, space, n_real)
     if path.is_file():
         try:
-            return torch.load(path, map_location="cpu", weights_only=True)["features"]
-        except Exception:  # a damaged cache is recomputed, never trusted
+            cached = torch.load(path, map_location="cpu", weights_only=True)
+            if cached.get("dataset") == key and cached["features"].shape[0] == n_real:
+                return cached["features"]
+        except Exception:  # a damaged cache file is recomputed and replaced, never trusted
             pass
     idx = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:n_real]
     feats = []
     for i in range(0, len(idx), batch_size):
+        check_stop(should_stop, "real-image features")
         images = dataset.images[idx[i : i + batch_size]].float().div(127.5).sub(1.0)
-        feats.append(space.features(images).double().cpu())
+        feats.append(space.features(images).float().cpu())
         if progress is not None:
-            progress(i + len(images), len(idx), "real-image features")
+            done = i + len(images)
+            progress(f"real-image features ({space.name}): {done}/{len(idx)}", done / len(idx))
     feats = torch.cat(feats)
     atomic_torch_save({"features": feats, "dataset": key, "space": space.name}, path)
     return feats
 
 
-@torch.no_grad()
 def image_quality(
     generator: nn.Module,
     space_of_g,
@@ -164,72 +236,26 @@ def image_quality(
     n_real: int = 5000,
     batch_size: int = 250,
     seed: int = 0,
-    progress: Callable[[int, int, str], None] | None = None,
+    progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> QualityResult:
     """FID/KID (and IS) of ``n`` samples, conditions drawn as the dataset's, against its real images."""
-    import warnings
-
-    from torchmetrics.image.fid import FrechetInceptionDistance
-    from torchmetrics.image.inception import InceptionScore
-    from torchmetrics.image.kid import KernelInceptionDistance
-
-    from studio.eval.conditional import draw_conditions
-
-    unknown = set(metrics) - {"fid", "kid", "is"}
+    unknown = set(metrics) - set(QUALITY_METRICS)
     if unknown:
         raise StudioError(f"unknown image-quality metric {', '.join(sorted(unknown))}; use fid, kid or is")
-    real = _real_features(dataset, features, min(n_real, len(dataset)), batch_size, progress)
-    device = next(generator.parameters()).device
+    if "is" in metrics and features.logits is None:
+        raise StudioError(f"IS needs class logits, which the {features.name} features do not give "
+                          "for this condition space (IS is for categorical sets, or use the Inception features)")
+    distances = bool({"fid", "kid"} & set(metrics))
+    real = real_features(dataset, features, n_real, batch_size, progress, should_stop) if distances else None
     labels = draw_conditions(space_of_g, n, dataset, seed)
-    gen = torch.Generator().manual_seed(seed + 11)
     fake, is_logits = [], []
-    generator.eval()
-    for i in range(0, n, batch_size):
-        if should_stop is not None and should_stop():
-            raise StudioError("evaluation cancelled")
-        part = labels[i : i + batch_size]
-        z = torch.randn(len(part), nz, generator=gen).to(device)
-        images = generator(z, space_of_g.encode(part).to(device)).float()
-        fake.append(features.features(images).double().cpu())
-        if "is" in metrics and features.logits is not None:
-            is_logits.append(features.logits(images).double().cpu())
-        if progress is not None:
-            progress(min(i + batch_size, n), n, "generated-image features")
-    fake = torch.cat(fake)
-    out: dict[str, float] = {}
-    # KID and IS warn that they keep every feature: here that is the point (n is bounded).
-    warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-    if "fid" in metrics:
-        fid = FrechetInceptionDistance(feature=_Passthrough(real.shape[1]))
-        fid.update(real, real=True)
-        fid.update(fake, real=False)
-        out["fid"] = float(fid.compute())
-    if "kid" in metrics:
-        subset = min(1000, len(fake), len(real))
-        kid = KernelInceptionDistance(feature=_Passthrough(real.shape[1]), subsets=50, subset_size=subset)
-        kid.update(real, real=True)
-        kid.update(fake, real=False)
-        mean, std = kid.compute()
-        out["kid"], out["kid_std"] = float(mean), float(std)
-    if "is" in metrics:
-        if not is_logits:
-            raise StudioError(f"IS needs class logits, which the {features.name} features do not give "
-                              "for this condition space (IS is for categorical sets)")
-        score = InceptionScore(feature=nn.Identity(), splits=10)
-        score.update(torch.cat(is_logits))
-        mean, std = score.compute()
-        out["is"], out["is_std"] = float(mean), float(std)
-    return QualityResult(out, features.name, features.comparable, len(fake), len(real))
-
-
-class _Passthrough(nn.Module):
-    """Features are computed beforehand (and cached for real images); the metric receives them as they are."""
-
-    def __init__(self, num_features: int):
-        super().__init__()
-        self.num_features = num_features
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x
-
+    for _, images in generate_batches(generator, space_of_g, nz, labels, batch_size, seed + 11, progress,
+                                      should_stop, "generated-image features"):
+        if distances:
+            fake.append(features.features(images).float().cpu())
+        if "is" in metrics:
+            is_logits.append(features.logits(images).float().cpu())
+    out = quality_from_features(real, torch.cat(fake) if fake else None, tuple(metrics),
+                                torch.cat(is_logits) if is_logits else None)
+    return QualityResult(out, features.name, features.comparable, n, len(real) if real is not None else 0)

@@ -1,8 +1,9 @@
 """Evaluation results of a run: one row per (generator, metric), kept in the run directory.
 
-``evaluation/results.json`` holds every row ever written (append-only);
-``evaluation/results.csv`` is the same table for a spreadsheet. Both are
-rewritten atomically on each append, so a crash never leaves half a file.
+``evaluation/results.json`` holds every row ever written (append-only: rows
+are added, never changed or dropped); ``evaluation/results.csv`` is the same
+table for a spreadsheet. Both are rewritten atomically on each append, so a
+crash never leaves half a file, and a damaged file is reported, never replaced.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from studio.errors import StudioError
 __all__ = ["COLUMNS", "results_path", "load_results", "append_results", "make_row"]
 
 COLUMNS = ("time", "generator", "checkpoint", "which", "epoch", "metric", "value", "feature_space",
-           "comparable", "n", "judge", "conditions")
+           "comparable", "n", "judge", "judge_id", "conditions")
 
 
 def results_path(run_path: str | Path) -> Path:
@@ -27,6 +28,7 @@ def results_path(run_path: str | Path) -> Path:
 
 
 def load_results(run_path: str | Path) -> list[dict]:
+    """Every row stored for the run (oldest first); [] when it was never evaluated."""
     path = results_path(run_path)
     if not path.is_file():
         return []
@@ -34,16 +36,19 @@ def load_results(run_path: str | Path) -> list[dict]:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StudioError(f"{path}: damaged evaluation results ({exc}); it was left as it is") from None
-    if not isinstance(rows, list):
-        raise StudioError(f"{path}: damaged evaluation results (not a list); it was left as it is")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise StudioError(f"{path}: damaged evaluation results (not a list of rows); it was left as it is")
     return rows
 
 
 def make_row(generator: str, checkpoint: str, which: str, epoch: int | None, metric: str, value: float,
-             n: int, feature_space: str = "", comparable: str = "", judge: str = "", conditions: str = "") -> dict:
-    return {"time": time.strftime("%Y-%m-%d %H:%M:%S"), "generator": generator, "checkpoint": checkpoint,
-            "which": which, "epoch": epoch, "metric": metric, "value": float(value), "feature_space": feature_space,
-            "comparable": comparable, "n": int(n), "judge": judge, "conditions": conditions}
+             n: int, feature_space: str = "", comparable: str = "", judge: str = "", judge_id: str = "",
+             conditions: str = "", when: float | None = None) -> dict:
+    """One result: ``which`` is 'g', 'ema', 'average' or 'real' (the judge on real images)."""
+    return {"time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)), "generator": generator,
+            "checkpoint": checkpoint, "which": which, "epoch": epoch, "metric": metric, "value": float(value),
+            "feature_space": feature_space, "comparable": comparable, "n": int(n), "judge": judge,
+            "judge_id": judge_id, "conditions": conditions}
 
 
 def append_results(run_path: str | Path, rows: list[dict]) -> Path:
@@ -52,7 +57,7 @@ def append_results(run_path: str | Path, rows: list[dict]) -> Path:
     path = results_path(run_path)
     atomic_write_json(path, rows)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(path.with_suffix(".csv"), buffer.getvalue())

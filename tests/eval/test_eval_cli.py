@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import torch
 
 from studio.cli import main
+from studio.eval.evaluate import EvaluationRequest, evaluate, generator_ref
+from studio.eval.judge import load_judge
 from studio.eval.results import load_results
 
 
@@ -20,39 +25,98 @@ def tiny_run(tmp_path_factory):
     assert main(argv) == 0
     assert main(["train", str(project), "--quiet"]) == 0
     run = next((project / "runs").iterdir())
-    judge = root / "judge.pt"
-    assert main(["judge", "train", "builtin:digits", "--size", "300", "--epochs", "1", "--width", "8",
-                 "--quiet", "--out", str(judge)]) == 0
-    return run, judge
+    return run
 
 
-def test_judge_train_prints_the_held_out_accuracy_last(tiny_run, capsys, tmp_path):
-    assert main(["judge", "train", "builtin:digits", "--size", "200", "--epochs", "1", "--width", "8",
-                 "--quiet", "--out", str(tmp_path / "j.pt")]) == 0
+@pytest.fixture(scope="module")
+def judge(tmp_path_factory):
+    path = tmp_path_factory.mktemp("judges") / "digits-judge.pt"
+    assert main(["judge", "train", "builtin:digits", "--size", "200", "--epochs", "1", "--width", "8", "--quiet",
+                 "--out", str(path)]) == 0
+    return str(path)
+
+
+def test_judge_train_prints_the_held_out_accuracy_last_and_never_replaces_silently(tmp_path, capsys):
+    judge_dir = tmp_path / "judges"
+    argv = ["judge", "train", "builtin:digits", "--size", "200", "--epochs", "1", "--width", "8", "--quiet",
+            "--out", str(judge_dir)]
+    assert main(argv) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("held-out accuracy on 20 images: accuracy ")
-    assert (tmp_path / "j.pt").is_file()
+    (written,) = judge_dir.glob("builtin_digits-32px-3ch-*.pt")
+    assert load_judge(written).heldout_n == 20
+    before = written.read_bytes()
+    assert main(argv) == 2
+    assert "a judge is already stored there; pass --force" in capsys.readouterr().err
+    assert written.read_bytes() == before
+    assert main(argv + ["--force"]) == 0
 
 
-def test_evaluate_a_run_scores_last_checkpoint_and_ema_and_keeps_the_figures(tiny_run, capsys):
-    run, judge = tiny_run
-    assert main(["evaluate", str(run), "--judge", str(judge), "--metrics", "cond_acc,fid,kid,is", "--n", "40",
-                 "--quiet"]) == 0
+def test_evaluate_a_run_scores_last_checkpoint_and_ema_and_keeps_the_figures(tiny_run, judge, capsys):
+    assert main(["evaluate", str(tiny_run), "--judge", judge, "--metrics", "cond_acc,fid,kid,is", "--n", "40",
+                 "--n-real", "60", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "real images" in out and "EMA at epoch 2" in out and "judge:judge.pt features" in out
-    rows = load_results(run)
-    assert {(r["which"], r["metric"]) for r in rows} >= {("g", "cond_acc"), ("ema", "fid"), ("ema", "is")}
-    assert all(0.0 <= r["value"] <= 1.0 for r in rows if r["metric"] == "cond_acc")
-    assert (run / "evaluation" / "results.csv").is_file()
-    # a second evaluation appends
-    ckpt = sorted((run / "checkpoints").glob("epoch_*.pt"))[0]
-    assert main(["evaluate", str(ckpt), "--judge", str(judge), "--metrics", "cond_acc", "--n", "20", "--quiet"]) == 0
-    assert len(load_results(run)) == len(rows) + 1
+    assert "real images" in out and "EMA at epoch 2" in out and "features, 60 real images" in out
+    header = next(line for line in out.splitlines() if line.startswith("generator"))
+    assert header.split()[1:] == ["cond_acc", "fid", "kid", "kid_std", "is", "is_std"]
+    rows = load_results(tiny_run)
+    assert {(r["which"], r["metric"]) for r in rows} >= {("real", "cond_acc"), ("g", "cond_acc"), ("ema", "fid"),
+                                                          ("ema", "is"), ("g", "cond_acc:7")}
+    assert all(0.0 <= r["value"] <= 1.0 for r in rows if r["metric"].startswith("cond_acc"))
+    fid = next(r for r in rows if r["metric"] == "fid")
+    assert fid["feature_space"].startswith("judge:") and fid["n"] == 40 and len(fid["judge_id"]) == 12
+    assert (tiny_run / "evaluation" / "results.csv").read_text().count("\n") == len(rows) + 1
+    # A second evaluation appends, earlier figures stay as they were.
+    ckpt = sorted((tiny_run / "checkpoints").glob("epoch_*.pt"))[0]
+    assert main(["evaluate", str(ckpt), "--judge", judge, "--metrics", "cond_acc", "--n", "20", "--quiet"]) == 0
+    again = load_results(tiny_run)
+    assert again[: len(rows)] == rows
+    added = [(r["generator"], r["metric"]) for r in again[len(rows):] if ":" not in r["metric"]]
+    assert added == [("real images", "cond_acc"), ("epoch_0001.pt", "cond_acc")]
 
 
-def test_evaluate_reports_bad_input_in_one_line(tiny_run, capsys, tmp_path):
-    run, judge = tiny_run
-    assert main(["evaluate", str(run), "--judge", str(judge), "--metrics", "fid,sharpness"]) == 2
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+def test_evaluate_with_test_conditions_and_a_torchscript_classifier(tiny_run, judge, tmp_path, capsys):
+    scripted = tmp_path / "classifier.pt"
+    torch.jit.script(load_judge(judge).net).save(str(scripted))
+    conditions = tmp_path / "test.json"
+    conditions.write_text(json.dumps(["3", "7", 1]))
+    ckpt = sorted((tiny_run / "checkpoints").glob("epoch_*.pt"))[-1]
+    assert main(["evaluate", str(ckpt), "--ema", "--judge-torchscript", str(scripted), "--judge-size", "32",
+                 "--metrics", "cond_acc", "--conditions", str(conditions), "--n", "30", "--no-save", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "(test.json x 10)" in out and "cond_acc [test.json]" in out
+    assert main(["evaluate", str(ckpt), "--judge-torchscript", str(scripted), "--metrics", "fid"]) == 2
+    assert "no features for FID/KID/IS; use the Inception features" in capsys.readouterr().err
+
+
+def test_evaluate_reports_bad_input_in_one_line(tiny_run, judge, capsys, tmp_path):
+    assert main(["evaluate", str(tiny_run), "--judge", judge, "--metrics", "fid,sharpness"]) == 2
     assert "unknown metric sharpness" in capsys.readouterr().err
     assert main(["evaluate", str(tmp_path / "missing.pt")]) == 2
     assert "missing.pt: no such checkpoint file" in capsys.readouterr().err
+    bad = tmp_path / "bad.json"
+    bad.write_text('["3", "eleven"]')
+    assert main(["evaluate", str(tiny_run), "--judge", judge, "--metrics", "cond_acc", "--conditions", str(bad)]) == 2
+    assert "bad.json: condition 2" in capsys.readouterr().err
+    assert main(["evaluate", str(tiny_run), "--judge", judge, "--features", "inception",
+                 "--inception-weights", str(tmp_path / "w.pth"), "--metrics", "fid", "--n", "4"]) == 2
+    assert "w.pth: no such Inception weights file" in capsys.readouterr().err
+
+
+def test_evaluate_api_stops_when_asked_and_keeps_what_it_finished(tiny_run, judge):
+    refs = [generator_ref(p) for p in sorted((tiny_run / "checkpoints").glob("epoch_*.pt"))]
+    before = len(load_results(tiny_run))
+    seen: list[tuple[str, float]] = []
+
+    def progress(message: str, fraction: float) -> None:
+        seen.append((message, fraction))
+
+    request = EvaluationRequest(metrics=("cond_acc",), n=20, judge_path=judge)
+    # Stop once the first generator is done: its figures are kept, the second is never scored.
+    with pytest.raises(Exception, match="evaluation cancelled"):
+        evaluate(refs, request, progress=progress, log=lambda text: None,
+                 should_stop=lambda: any(m.startswith("conditional accuracy: 20/20") for m, _ in seen))
+    added = load_results(tiny_run)[before:]
+    assert {r["generator"] for r in added} == {"real images", "epoch_0001.pt"}
+    assert all(0.0 <= f <= 1.0 for _, f in seen)
