@@ -152,6 +152,9 @@ def real_accuracy(dataset, judge: Judge, n: int = 2000, seed: int = 0) -> Condit
     The ceiling a generator can reach by this judge's reading (the images may
     include the judge's own training images, so it is an upper figure).
     """
+    if judge.space != dataset.space:
+        raise StudioError(f"the judge {judge.name} was trained for {judge.space.describe()}, "
+                          f"{dataset.spec} is labelled {dataset.space.describe()}")
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(dataset), generator=gen)[:n]
     images = dataset.images[idx].float().div(127.5).sub(1.0)

@@ -177,6 +177,9 @@ def evaluate(
     if conditioned and not space.is_conditional:
         raise StudioError(f"{refs[0].path}: an unconditional generator has no conditions to be accurate to; "
                           "ask for fid, kid or is")
+    if not space.is_conditional and request.features == "judge" and request.quality_metrics:
+        raise StudioError(f"{config.dataset}: an unlabelled dataset has no judge to lend its features; "
+                          "use the Inception features (--features inception)")
     condition_sets = [(Path(p).name, load_conditions(p, space)) for p in request.conditions] or [("", None)]
     dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size, progress)
     needs_judge = conditioned or (request.features == "judge" and request.quality_metrics)
