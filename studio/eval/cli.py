@@ -22,7 +22,8 @@ def add_parsers(sub) -> None:
                         "use the size of the runs it will score")
     t.add_argument("--channels", type=int, choices=(1, 3), default=None, help="1 or 3 (default: the set's own)")
     t.add_argument("--size", type=int, default=0, help="images to draw for a built-in set (default its 12,000)")
-    t.add_argument("--epochs", type=int, default=5, help="training epochs (default 5)")
+    t.add_argument("--epochs", type=int, default=None,
+                   help="training epochs (default 5, more for a small set: at least 2,000 steps of 32 images)")
     t.add_argument("--width", type=int, default=32, help="channels of the first stage (default 32)")
     t.add_argument("--device", default="auto", help="auto, cpu or cuda")
     t.add_argument("--out", metavar="PATH",
@@ -101,7 +102,7 @@ def _judge_defaults(spec: str) -> tuple[int, int]:
 def cmd_judge(args) -> int:
     from studio.core.device import resolve_device
     from studio.data.dataset import dataset_space, load_dataset
-    from studio.eval.judge import default_judge_path, save_judge, train_judge
+    from studio.eval.judge import default_epochs, default_judge_path, save_judge, train_judge
 
     space = dataset_space(args.dataset)
     if not space.is_conditional:
@@ -119,9 +120,10 @@ def cmd_judge(args) -> int:
     try:
         dataset = load_dataset(args.dataset, size, channels, size=args.size, progress=progress)
         close()
+        epochs = args.epochs or default_epochs(len(dataset) - max(1, round(0.1 * len(dataset))))
         print(f"training a judge on {len(dataset)} images of {args.dataset} ({dataset.image_size} px, "
-              f"{dataset.channels} channel(s)), {args.epochs} epochs", flush=True)
-        judge = train_judge(dataset, epochs=args.epochs, width=args.width, device=resolve_device(args.device),
+              f"{dataset.channels} channel(s)), {epochs} epochs", flush=True)
+        judge = train_judge(dataset, epochs=epochs, width=args.width, device=resolve_device(args.device),
                             progress=progress)
     finally:
         close()

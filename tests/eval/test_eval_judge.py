@@ -11,6 +11,7 @@ from studio.eval.judge import (
     EvaluationCancelled,
     JudgeNet,
     TorchScriptJudge,
+    default_epochs,
     load_judge,
     save_judge,
     train_judge,
@@ -116,3 +117,14 @@ def test_torchscript_judge_with_the_wrong_output_says_so(tmp_path):
         TorchScriptJudge(tmp_path / "missing.pt", Categorical(["a", "b"]), 32)
     with pytest.raises(StudioError, match="1 or 3 normalisation values"):
         TorchScriptJudge(path, Categorical(["a", "b"]), 32, mean=(0.5, 0.5), std=(0.5, 0.5))
+
+
+def test_small_sets_get_more_epochs_so_every_judge_trains_about_as_long():
+    assert default_epochs(54000) == 5  # MNIST's 60,000: the floor
+    assert default_epochs(10800) == 6  # a built-in set's 12,000: 2,000 steps of 32
+    assert default_epochs(7200) == 9  # the 8,000 real anime faces
+    assert default_epochs(50) == 50  # the ceiling
+    seen = []
+    train_judge(random_dataset(Categorical(["a", "b"]), n=40, size=16), width=4, batch_size=18,
+                progress=lambda text, fraction: seen.append(text))
+    assert "epoch 50/50" in seen[-1]
