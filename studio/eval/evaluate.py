@@ -190,7 +190,8 @@ def evaluate(
             features = judge_features(judge)
         else:
             features = inception_features(request.inception_weights, device, "is" in request.metrics)
-    judge_name, judge_id = (judge.name, judge.id) if judge is not None else ("", "")
+    # Inception figures owe nothing to the judge: their rows name none.
+    judge_name, judge_id = (judge.name, judge.id) if request.features == "judge" and judge is not None else ("", "")
 
     reference: list[dict] = []
     if conditioned:

@@ -200,9 +200,15 @@ def _stats_path(dataset_key: str, space: FeatureSpace, n_real: int) -> Path:
 
 def real_features(dataset, space: FeatureSpace, n_real: int = 5000, batch_size: int = 250,
                   progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
-    """Features of ``n_real`` real images (a fixed random subset), from the cache when computed before."""
+    """Features of ``n_real`` real images (a fixed random subset), from the cache when computed before.
+
+    The cache is keyed by the images' own bytes as well as the dataset spec, so
+    a folder or label table whose files changed is measured afresh.
+    """
     n_real = min(n_real, len(dataset))
-    key = f"{dataset.spec}|{dataset.image_size}|{dataset.channels}|{len(dataset)}"
+    idx = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:n_real]
+    content = hashlib.sha1(dataset.images[idx].contiguous().numpy().tobytes()).hexdigest()[:16]
+    key = f"{dataset.spec}|{dataset.image_size}|{dataset.channels}|{len(dataset)}|{content}"
     path = _stats_path(key, space, n_real)
     if path.is_file():
         try:
@@ -211,7 +217,6 @@ def real_features(dataset, space: FeatureSpace, n_real: int = 5000, batch_size: 
                 return cached["features"]
         except Exception:  # a damaged cache file is recomputed and replaced, never trusted
             pass
-    idx = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:n_real]
     feats = []
     for i in range(0, len(idx), batch_size):
         check_stop(should_stop, "real-image features")

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from studio.core.conditions import MultiAttribute, MultiLabel
+from studio.data.dataset import ImageDataset
 from studio.errors import StudioError
 from studio.eval.conditional import conditional_accuracy, load_conditions, real_accuracy
 from studio.eval.judge import EvaluationCancelled, score_predictions
@@ -87,6 +88,9 @@ def test_real_features_are_cached_per_dataset_and_feature_space(digits, digits_j
     for path in (_private_cache / "stats").glob("probe-cache-*.pt"):
         path.write_bytes(b"garbage")
     assert torch.equal(real_features(digits, space, n_real=50), first) and sum(calls) == 100
+    # Same spec and size, other images (a folder whose files changed): measured afresh.
+    changed = ImageDataset(255 - digits.images, digits.labels, digits.space, digits.spec)
+    assert not torch.equal(real_features(changed, space, n_real=50), first) and sum(calls) == 150
 
 
 def test_inception_score_needs_class_logits(digits, images_generator):
