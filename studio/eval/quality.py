@@ -19,7 +19,10 @@ only their mean and covariance).
 from __future__ import annotations
 
 import hashlib
+import pickle
+import tempfile
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -33,7 +36,7 @@ from studio.eval.conditional import draw_conditions, generate_batches
 from studio.eval.judge import Judge, Progress, check_stop
 
 __all__ = ["QUALITY_METRICS", "INCEPTION_WEIGHTS", "FeatureSpace", "judge_features", "inception_features",
-           "QualityResult", "image_quality", "quality_from_features", "real_features", "frechet_distance"]
+           "QualityResult", "image_quality", "quality_from_features", "real_features"]
 
 QUALITY_METRICS = ("fid", "kid", "is")
 INCEPTION_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
@@ -103,9 +106,35 @@ def inception_features(weights: str | Path | None = None, device: str | torch.de
 
     ``with_logits`` also loads the 1008-way head IS needs (a second copy of the network).
     """
-    if weights is not None and not Path(weights).is_file():
-        raise StudioError(f"{weights}: no such Inception weights file (expected {INCEPTION_WEIGHTS})")
-    source = str(weights) if weights else None
+    if weights is None:
+        return _inception_space(None, weights, device, with_logits)
+    # torch-fidelity unpickles a given file with weights_only=False; it only ever sees a copy written here from
+    # tensors that loaded with weights_only=True.
+    state = _weights_only(Path(weights))
+    with tempfile.TemporaryDirectory(prefix="gan-studio-inception-") as folder:
+        copy = Path(folder) / INCEPTION_WEIGHTS
+        torch.save(state, copy)
+        return _inception_space(str(copy), weights, device, with_logits)
+
+
+def _weights_only(path: Path) -> dict:
+    if not path.is_file():
+        raise StudioError(f"{path}: no such Inception weights file (expected {INCEPTION_WEIGHTS})")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if not zipfile.is_zipfile(path):
+            raise StudioError(f"{path}: damaged or not a PyTorch weights file") from None
+        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else "unsafe content"
+        raise StudioError(f"{path}: refused to load, it holds more than weights ({first})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise StudioError(f"{path}: damaged or not a PyTorch weights file ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise StudioError(f"{path}: not a state dict of Inception weights (expected {INCEPTION_WEIGHTS})")
+    return state
+
+
+def _inception_space(source: str | None, weights, device, with_logits: bool) -> FeatureSpace:
     try:
         pool = _InceptionModule("2048", source).to(device)
         logits = _InceptionModule("logits_unbiased", source).to(device) if with_logits else None
@@ -119,13 +148,6 @@ def inception_features(weights: str | Path | None = None, device: str | torch.de
         ) from None
     return FeatureSpace("inception", pool, logits, "FID/KID figures of other work (Inception-v3 pool3)",
                         "inception-2048")
-
-
-def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor) -> float:
-    """Fréchet distance between two Gaussians, by torchmetrics' own routine (the one its FID computes with)."""
-    from torchmetrics.image.fid import _compute_fid
-
-    return float(_compute_fid(mu1.double(), sigma1.double(), mu2.double(), sigma2.double()))
 
 
 @dataclass

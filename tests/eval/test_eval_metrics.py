@@ -99,9 +99,20 @@ def test_inception_score_needs_class_logits(digits, images_generator):
         image_quality(images_generator(digits), digits.space, 4, digits, space, ("is",), n=20, n_real=20)
 
 
-def test_inception_weights_that_are_not_there_are_named(tmp_path):
+def test_inception_weights_that_are_not_there_or_not_weights_are_named(tmp_path):
+    weights = tmp_path / "inception.pth"
     with pytest.raises(StudioError, match="inception.pth: no such Inception weights file"):
-        inception_features(tmp_path / "inception.pth")
+        inception_features(weights)
+    # torch-fidelity would unpickle the file as it is; a file holding more than tensors never reaches it.
+    torch.save({"conv.weight": torch.zeros(1), "hook": MultiLabel(["a", "b"], 1, 1)}, weights)
+    with pytest.raises(StudioError, match="inception.pth: refused to load, it holds more than weights"):
+        inception_features(weights)
+    weights.write_bytes(b"not weights")
+    with pytest.raises(StudioError, match="inception.pth: damaged or not a PyTorch weights file"):
+        inception_features(weights)
+    torch.save({"conv.weight": torch.zeros(1)}, weights)
+    with pytest.raises(StudioError, match="cannot load the Inception weights from .*inception.pth"):
+        inception_features(weights, with_logits=False)
 
 
 def test_evaluation_stops_when_asked(digits, digits_judge, images_generator):
