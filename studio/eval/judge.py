@@ -112,8 +112,10 @@ def score_predictions(space: ConditionSpace, logits: torch.Tensor, labels: torch
     and ``all`` (every attribute right); multi-label: ``accuracy``, the i-CLEVR
     evaluator's figure (requested objects found among the judge's top k, k the
     number requested, summed over images and divided by all objects requested),
-    and the micro ``f1`` of that top-k decoding; colour: per-attribute share
-    within the space's tolerance and ``all``.
+    and the micro ``f1`` of the judge's own reading (probability above 0.5):
+    a top-k reading would predict as many objects as were asked for, and its F1
+    would only repeat the accuracy, while this one also counts objects drawn
+    unasked. colour: per-attribute share within the space's tolerance and ``all``.
     """
     logits, labels = logits.float().cpu(), labels.cpu()
     kind = space.kind
@@ -127,13 +129,14 @@ def score_predictions(space: ConditionSpace, logits: torch.Tensor, labels: torch
         return out
     if kind == "multi-label":
         target = labels.float()
-        pred = space.decode(logits, target.sum(1).long())
+        found = float((space.decode(logits, target.sum(1).long()) * target).sum())
+        pred = space.decode(logits)
         tp = float((pred * target).sum())
         fp = float((pred * (1 - target)).sum())
         fn = float(((1 - pred) * target).sum())
         f1 = 2 * tp / max(2 * tp + fp + fn, 1e-12)
         # Objects, not images, are counted: an image asking for three weighs three times one asking for one.
-        return {"accuracy": tp / max(float(target.sum()), 1.0), "f1": f1}
+        return {"accuracy": found / max(float(target.sum()), 1.0), "f1": f1}
     if kind == "colour":
         per = space.colour_distance(space.decode(logits), labels.float()) <= space.tolerance
         out = {name: float(per[:, i].float().mean()) for i, name in enumerate(space.attributes)}

@@ -175,8 +175,9 @@ def quality_from_features(real: torch.Tensor | None, fake: torch.Tensor | None,
                           kid_subsets: int = 50, kid_subset_size: int = 1000, is_splits: int = 10) -> dict[str, float]:
     """FID/KID between two feature sets and IS of ``fake_logits``, each computed by torchmetrics.
 
-    KID draws ``kid_subsets`` subsets of ``kid_subset_size`` (at most the
-    smaller set) and reports their mean and standard deviation.
+    KID draws ``kid_subsets`` subsets of ``kid_subset_size`` (at most half the
+    smaller set, so that the subsets differ) and reports their mean and
+    standard deviation.
     """
     from torchmetrics.image.fid import FrechetInceptionDistance
     from torchmetrics.image.inception import InceptionScore
@@ -196,7 +197,7 @@ def quality_from_features(real: torch.Tensor | None, fake: torch.Tensor | None,
             fid.update(fake, real=False)
             out["fid"] = float(fid.compute())
         if "kid" in metrics:
-            subset = min(kid_subset_size, len(fake), len(real))
+            subset = max(2, min(kid_subset_size, min(len(fake), len(real)) // 2))
             kid = KernelInceptionDistance(feature=_Passthrough(real.shape[1]), subsets=kid_subsets,
                                           subset_size=subset)
             kid.update(real, real=True)

@@ -126,16 +126,16 @@ def test_multi_label_metric_on_hand_made_cases():
     labels = torch.tensor([[1, 1, 0, 0], [0, 0, 1, 0], [1, 0, 1, 1]], dtype=torch.float32)
     logits = torch.tensor(
         [
-            [5.0, 4.0, 1.0, 0.0],  # both requested objects in the top 2: 2 of 2
-            [3.0, 0.0, 2.0, 0.0],  # top 1 is 'a', 'c' was asked: 0 of 1
-            [3.0, 2.0, 1.0, 0.0],  # top 3 a, b, c; asked a, c, d: 2 of 3
+            [5.0, 4.0, -1.0, -2.0],  # both requested objects in the top 2: 2 of 2; reads a, b
+            [3.0, -1.0, 2.0, -3.0],  # top 1 is 'a', 'c' was asked: 0 of 1; reads a, c
+            [3.0, 2.0, 1.0, -1.0],  # top 3 a, b, c; asked a, c, d: 2 of 3; reads a, b, c
         ]
     )
     scores = score_predictions(space, logits, labels)
     # The i-CLEVR evaluator counts objects: 4 found of 6 requested (not the mean of 1, 0, 2/3 per image).
     assert scores["accuracy"] == pytest.approx(4 / 6)
-    # top-k decoding: tp 4, fp 2, fn 2 -> F1 = 8 / 12
-    assert scores["f1"] == pytest.approx(8 / 12)
+    # F1 of what the judge reads (logit > 0): tp 2 + 1 + 2, fp 0 + 1 + 1, fn 0 + 0 + 1 -> 10 / 13
+    assert scores["f1"] == pytest.approx(10 / 13)
     perfect = score_predictions(space, labels * 10 - 5, labels)
     assert perfect == {"accuracy": pytest.approx(1.0), "f1": pytest.approx(1.0)}
 
