@@ -15,13 +15,11 @@ thread with a progress bar and Cancel, and only plain results come back.
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import shiboken6
 from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter
 from PySide6.QtWidgets import (
@@ -62,9 +60,9 @@ from studio.core.averaging import (
 )
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
-from studio.gui.worker import CallWorker, join_thread, start_worker
+from studio.gui.worker import BackgroundJob
 
-__all__ = ["CheckpointLab", "CompareView", "Comparison", "EXPORT_FORMATS", "compare_run_generators", "retain"]
+__all__ = ["CheckpointLab", "CompareView", "Comparison", "EXPORT_FORMATS", "compare_run_generators"]
 
 # (format, label, file filter, suffix)
 EXPORT_FORMATS = (
@@ -139,17 +137,6 @@ def compare_run_generators(
         titles.append(title)
         images.append(image)
     return Comparison(titles, images, seed)
-
-
-def retain(alive: list, *objects) -> list:
-    """``alive`` without the objects Qt has deleted, plus ``objects``.
-
-    Workers and threads are deleted by Qt (``deleteLater``, see
-    :func:`~studio.gui.worker.start_worker`, which now holds them itself);
-    a panel may keep its own references here so that dropping them can never
-    make Python delete an object Qt is still using.
-    """
-    return [o for o in alive if shiboken6.isValid(o)] + list(objects)
 
 
 def _free_average_name(run: RunDirectory, result) -> str:
@@ -266,10 +253,8 @@ class CheckpointLab(QWidget):
         self.comparison: Comparison | None = None
         self.last_average: Path | None = None
         self.last_export = None
-        self._thread = None
-        self._worker: CallWorker | None = None
+        self._jobs = BackgroundJob(self)
         self._job = ""
-        self._stop = threading.Event()
         self._last_chosen = False  # the user set 'last N' themselves
 
         self.title = QLabel("No run selected")
@@ -618,7 +603,7 @@ class CheckpointLab(QWidget):
     # --- jobs -------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._worker is not None
+        return self._jobs.busy
 
     def _update_controls(self) -> None:
         busy = self.busy
@@ -636,20 +621,11 @@ class CheckpointLab(QWidget):
         if self.busy:
             return False
         self._job = name
-        self._stop = threading.Event()
-        stop = self._stop
         self._on_done = done
-        worker = CallWorker(lambda progress: fn(progress, stop.is_set))
-        # Bound methods of this widget: the signals arrive queued on the GUI thread.
-        worker.progress.connect(self._on_progress)
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
+        self._jobs.start(fn, self._on_progress, self._on_returned, self._on_errored, self._on_finished)
         self.progress.setRange(0, 100 if name != "export" else 0)
         self.progress.setValue(0)
         self.status.setText(text)
-        self._thread = start_worker(worker)
         self._update_controls()
         return True
 
@@ -662,7 +638,7 @@ class CheckpointLab(QWidget):
         self._on_done(value)
 
     def _on_errored(self, exc: BaseException) -> None:
-        if isinstance(exc, _Cancelled) or self._stop.is_set():
+        if isinstance(exc, _Cancelled) or self._jobs.cancelled:
             self.status.setText(f"{self._job.capitalize()} cancelled")
             self.message.emit(f"Checkpoint lab: {self._job} cancelled")
             return
@@ -674,25 +650,22 @@ class CheckpointLab(QWidget):
 
     def _on_finished(self) -> None:
         job = self._job
-        self._worker = None
         self.progress.setRange(0, 100)
-        self.progress.setValue(100 if not self._stop.is_set() else 0)
+        self.progress.setValue(100 if not self._jobs.cancelled else 0)
         self._update_controls()
         self.jobFinished.emit(job)
 
     def cancel(self) -> None:
         """Stop the averaging or comparison at its next check; nothing half-made is saved."""
-        if self.busy:
-            self._stop.set()
+        if self._jobs.cancel():
             self.status.setText("Cancelling…")
 
     def wait(self, timeout_ms: int | None = None) -> bool:
         """Block until the background job's thread has ended (for scripts and closing)."""
-        return join_thread(self._thread, timeout_ms)
+        return self._jobs.wait(timeout_ms)
 
     def shutdown(self) -> None:
-        self._stop.set()
-        self.wait()
+        self._jobs.shutdown()
 
     # --- average and compare ------------------------------------------------------
     def average(self, paths: list[Path] | None = None, bn_reestimate: bool | None = None) -> bool:

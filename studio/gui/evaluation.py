@@ -16,7 +16,6 @@ in the run, and the panel reads them back from there, so what is shown is what i
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,7 +52,7 @@ from studio.core.averaging import GeneratorRef, run_generators
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
 from studio.eval.results import load_results, results_path
-from studio.gui.worker import CallWorker, join_thread, start_worker
+from studio.gui.worker import BackgroundJob
 
 __all__ = ["EvaluationPanel", "METRIC_CHOICES", "COLUMNS", "curve_data", "describe_scores"]
 
@@ -155,11 +154,9 @@ class EvaluationPanel(QWidget):
         self.last_rows: list[dict] = []  # what the last evaluation added
         self.last_judge: dict | None = None  # what the last 'Train judge' made: path, heldout
         self.skipped: list[int] = []  # epochs 'every K' passed over because an evaluation was running
-        self._thread = None
-        self._worker: CallWorker | None = None
+        self._jobs = BackgroundJob(self)
         self._job = ""
         self._job_run: RunDirectory | None = None
-        self._stop = threading.Event()
         self._judge_texts: dict = {}
         self._relay = _Relay(self)
         self._relay.line.connect(self.message)
@@ -735,7 +732,7 @@ class EvaluationPanel(QWidget):
     # --- jobs -------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._worker is not None
+        return self._jobs.busy
 
     def _update_controls(self, *_) -> None:
         busy = self.busy
@@ -768,18 +765,10 @@ class EvaluationPanel(QWidget):
             return False
         self._job = name
         self._job_run = run
-        self._stop = threading.Event()
-        stop = self._stop
         self._on_done = done
-        worker = CallWorker(lambda progress: fn(progress, stop.is_set))
-        worker.progress.connect(self._on_progress)
-        worker.returned.connect(self._on_returned)
-        worker.errored.connect(self._on_errored)
-        worker.finished.connect(self._on_finished)
-        self._worker = worker
+        self._jobs.start(fn, self._on_progress, self._on_returned, self._on_errored, self._on_finished)
         self.progress.setRange(0, 0)  # busy until the first report
         self.status.setText(text)
-        self._thread = start_worker(worker)
         self._update_controls()
         return True
 
@@ -794,7 +783,7 @@ class EvaluationPanel(QWidget):
 
     def _on_errored(self, exc: BaseException) -> None:
         what = "Training the judge" if self._job == "judge" else "Evaluation"
-        if isinstance(exc, _Cancelled) or self._stop.is_set():
+        if isinstance(exc, _Cancelled) or self._jobs.cancelled:
             self.status.setText(f"{what} cancelled")
             self.message.emit(f"{what} cancelled")
             return
@@ -809,26 +798,23 @@ class EvaluationPanel(QWidget):
 
     def _on_finished(self) -> None:
         job = self._job
-        self._worker = None
         self._job_run = None
         self.progress.setRange(0, 100)
-        self.progress.setValue(100 if not self._stop.is_set() else 0)
+        self.progress.setValue(100 if not self._jobs.cancelled else 0)
         self._update_controls()
         self.jobFinished.emit(job)
 
     def cancel(self) -> None:
         """Stop the evaluation or the judge's training at its next check; nothing half-made is saved."""
-        if self.busy:
-            self._stop.set()
+        if self._jobs.cancel():
             self.status.setText("Cancelling…")
 
     def wait(self, timeout_ms: int | None = None) -> bool:
         """Block until the background job's thread has ended (for scripts and closing)."""
-        return join_thread(self._thread, timeout_ms)
+        return self._jobs.wait(timeout_ms)
 
     def shutdown(self) -> None:
-        self._stop.set()
-        self.wait()
+        self._jobs.shutdown()
 
     # --- evaluate ---------------------------------------------------------------------
     def evaluate(self, refs: list[GeneratorRef] | None = None) -> bool:

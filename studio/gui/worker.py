@@ -182,3 +182,69 @@ def join_thread(thread: QThread | None, timeout_ms: int | None = None) -> bool:
     if timeout_ms is None:
         return bool(thread.wait())
     return bool(thread.wait(timeout_ms))
+
+
+class BackgroundJob(QObject):
+    """One cancellable background call at a time, for a panel (the lab, the evaluation tab).
+
+    ``fn(progress, should_stop)`` runs in a worker thread; the panel's callbacks
+    are slots of widgets, so the signals reach them queued on the GUI thread.
+    This object lives on the GUI thread too: it forgets the worker when it
+    finishes, then calls ``on_finished``.
+    """
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.thread: QThread | None = None
+        self.worker: CallWorker | None = None
+        self.stop = threading.Event()
+        self._on_finished: Callable[[], None] = lambda: None
+
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.stop.is_set()
+
+    def start(
+        self,
+        fn: Callable[[Callable[[str, float], None], Callable[[], bool]], Any],
+        on_progress: Callable[[str, float], None],
+        on_returned: Callable[[Any], None],
+        on_errored: Callable[[BaseException], None],
+        on_finished: Callable[[], None],
+    ) -> bool:
+        if self.busy:
+            return False
+        self.stop = threading.Event()
+        stop = self.stop
+        worker = CallWorker(lambda progress: fn(progress, stop.is_set))
+        worker.progress.connect(on_progress)
+        worker.returned.connect(on_returned)
+        worker.errored.connect(on_errored)
+        worker.finished.connect(self._finished)
+        self._on_finished = on_finished
+        self.worker = worker
+        self.thread = start_worker(worker)
+        return True
+
+    @Slot()
+    def _finished(self) -> None:
+        self.worker = None
+        self._on_finished()
+
+    def cancel(self) -> bool:
+        """Ask the running call to stop at its next check; False when nothing runs."""
+        if not self.busy:
+            return False
+        self.stop.set()
+        return True
+
+    def wait(self, timeout_ms: int | None = None) -> bool:
+        return join_thread(self.thread, timeout_ms)
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        self.wait()
