@@ -1,7 +1,7 @@
 """Headless GAN Studio: ``python -m studio COMMAND ...`` (also the ``gan-studio`` script).
 
     new PROJECT --preset NAME [--dataset SPEC]   a project folder from a preset
-    train PROJECT [--epochs N] [--device D]      a new run, with a progress line
+    train PROJECT [--epochs N] [--minutes M]     a new run, with a progress line
     resume PATH [--epochs N]                     continue a project's latest run (or a run / checkpoint)
     sample CHECKPOINT --out PNG                  a grid of samples for chosen conditions
     average RUN (--last N | --epochs A-B | --files F...)   average generators into a new checkpoint
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -57,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("project", help="project folder" + (", run folder or checkpoint" if name == "resume" else ""))
         p.add_argument("--epochs", type=int, help="train until this many epochs in total")
         p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+        p.add_argument("--minutes", type=_positive_minutes, help="stop after this many minutes of training (a time budget); "
+                       "the step in progress finishes and a checkpoint is written")
         p.add_argument("--max-steps", type=int, help=argparse.SUPPRESS)
         p.add_argument("--quiet", action="store_true", help="no progress bar, only a line per epoch")
         if name == "train":
@@ -123,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --- helpers -------------------------------------------------------------------
+
+
+def _positive_minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of minutes") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} minutes: give a positive number")
+    return value
 
 
 def _fail(message: str) -> int:
@@ -227,9 +240,16 @@ def _train(config, run, resume_from, args) -> int:
             raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, on_sigint)
+    timer = None
+    if args.minutes is not None:
+        timer = threading.Timer(args.minutes * 60.0, trainer.request_stop)
+        timer.daemon = True
+        timer.start()
     try:
         result = trainer.run()
     finally:
+        if timer is not None:
+            timer.cancel()
         signal.signal(signal.SIGINT, previous)
         reporter.close()
     if result.reason == "error":
@@ -237,7 +257,8 @@ def _train(config, run, resume_from, args) -> int:
     latest = run.latest_checkpoint()
     where = f"; latest checkpoint {latest.path}" if latest else ""
     if result.reason == "stopped":
-        print(f"stopped at epoch {result.epoch}, step {result.step}{where}")
+        why = "" if interrupts["n"] else f" ({args.minutes:g} minutes of training)"
+        print(f"stopped at epoch {result.epoch}, step {result.step}{why}{where}")
         return EXIT_INTERRUPTED if interrupts["n"] else 0
     print(f"done: {result.epoch} epochs, {result.step} steps{where}")
     return 0

@@ -73,6 +73,23 @@ def test_interrupted_train_leaves_a_checkpoint_and_resumes(project):
     assert (run / "checkpoints" / "epoch_0002.pt").is_file()
 
 
+def test_minutes_stops_training_at_the_time_budget_with_a_checkpoint(project, capsys):
+    # A budget of 0.6 s against 10,000 epochs: only the time limit can end this run.
+    assert main(["train", str(project), "--quiet", "--epochs", "10000", "--minutes", "0.01"]) == 0
+    out = capsys.readouterr().out
+    assert "(0.01 minutes of training)" in out
+    (run,) = (project / "runs").iterdir()
+    saved = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert saved and not any(name.startswith("epoch_10000") for name in saved)
+
+
+def test_minutes_must_be_positive(project, capsys):
+    with pytest.raises(SystemExit):
+        main(["train", str(project), "--minutes", "0"])
+    assert "give a positive number" in capsys.readouterr().err
+    assert not (project / "runs").exists()
+
+
 @pytest.mark.parametrize(
     "argv,expected",
     [
