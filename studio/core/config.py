@@ -64,8 +64,10 @@ class TrainConfig:
     )
     g_conditioning: str = _f(
         "concat",
-        "How G receives the condition: concat (embedding concatenated to z) or multiply (label embedding times z).",
-        choices=("concat", "multiply"),
+        "How G receives the condition: concat (embedding concatenated to z), multiply (label embedding times z), "
+        "or cbn (concatenated, and every BatchNorm's gain and bias follow the condition: the strongest hold on "
+        "classes).",
+        choices=("concat", "multiply", "cbn"),
     )
     g_embed: int = _f(
         0, "Width of G's condition embedding before concatenation (0 = the raw encoding).", min=0, max=4096

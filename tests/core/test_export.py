@@ -18,11 +18,12 @@ from studio.core.sampling import generate_grid, grid_from_request, grid_noise
 from studio.errors import StudioError
 
 
-@pytest.fixture(params=["multi-attribute", "none"])
+@pytest.fixture(params=["multi-attribute", "multi-attribute-cbn", "none"])
 def checkpoint(request, tmp_path):
-    name = request.param
+    name = request.param.removesuffix("-cbn")
     space = SPACES[name]
-    config = tiny_config(family="dcgan" if name == "none" else "acgan", ngf=8, g_input="linear", g_embed=6)
+    config = tiny_config(family="dcgan" if name == "none" else "acgan", ngf=8, g_input="linear", g_embed=6,
+                         g_conditioning="cbn" if request.param.endswith("-cbn") else "concat")
     torch.manual_seed(3)
     g, _ = build_models(config, space)
     with torch.no_grad():

@@ -4,7 +4,11 @@ At 64 px with ``g_input="conv"`` and no condition it is exactly the G of the
 PyTorch DCGAN tutorial: z -> ConvT(4x4) -> (ConvT, BN, ReLU) x 3 -> ConvT -> tanh.
 The condition enters before the first layer, either concatenated to z (an
 optional dense embedding first, as in the anime recipe) or multiplied into z
-by a label embedding (the ACGAN digits recipe).
+by a label embedding (the ACGAN digits recipe).  With ``cbn`` it is also
+concatenated to z and, in addition, every BatchNorm of G becomes conditional:
+its gain and bias are linear in the (embedded) condition, as in the SNGAN
+projection and BigGAN generators, so that the condition steers each layer
+instead of the first alone.
 """
 
 from __future__ import annotations
@@ -16,6 +20,24 @@ from torch import nn
 
 from studio.core.conditions import ConditionSpace
 from studio.core.config import TrainConfig
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """BatchNorm without its own affine; gain ``1 + W_g c`` and bias ``W_b c`` per condition.
+
+    DCGAN initialisation gives ``W_g`` and ``W_b`` N(0, 0.02), so the gains start
+    near 1 as DCGAN's BatchNorm weights do.
+    """
+
+    def __init__(self, channels: int, cond_dim: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(channels, affine=False)
+        self.gain = nn.Linear(cond_dim, channels, bias=False)
+        self.bias = nn.Linear(cond_dim, channels, bias=False)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        c = c.to(x.dtype)
+        return self.bn(x) * (1 + self.gain(c))[:, :, None, None] + self.bias(c)[:, :, None, None]
 
 
 def activation(kind: str) -> nn.Module:
@@ -35,12 +57,18 @@ class Generator(nn.Module):
             # A bias-free linear map of a one-hot is an nn.Embedding lookup; it
             # also accepts multi-hot and continuous conditions.
             self.embed = nn.Linear(self.cond_dim, self.nz, bias=False)
-        elif self.conditioning == "concat":
+        elif self.conditioning in ("concat", "cbn"):
             if config.g_embed > 0:
                 self.embed = nn.Sequential(nn.Linear(self.cond_dim, config.g_embed), nn.LeakyReLU(0.2, inplace=True))
                 in_dim += config.g_embed
             else:
                 in_dim += self.cond_dim
+
+        # What the conditional BatchNorms read: the embedding when there is one.
+        cbn_dim = (config.g_embed or self.cond_dim) if self.conditioning == "cbn" else 0
+
+        def norm(channels: int) -> nn.Module:
+            return ConditionalBatchNorm2d(channels, cbn_dim) if cbn_dim else nn.BatchNorm2d(channels)
 
         size = config.image_size
         ups = int(math.log2(size)) - 2  # 4x4 -> size
@@ -49,12 +77,12 @@ class Generator(nn.Module):
             stem = [nn.Unflatten(1, (in_dim, 1, 1)), nn.ConvTranspose2d(in_dim, top, 4, 1, 0, bias=False)]
         else:
             stem = [nn.Linear(in_dim, top * 16), nn.Unflatten(1, (top, 4, 4))]
-        layers: list[nn.Module] = [*stem, nn.BatchNorm2d(top), activation(config.g_activation)]
+        layers: list[nn.Module] = [*stem, norm(top), activation(config.g_activation)]
         channels = top
         for _ in range(ups - 1):
             layers += [
                 nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(channels // 2),
+                norm(channels // 2),
                 activation(config.g_activation),
             ]
             channels //= 2
@@ -71,4 +99,10 @@ class Generator(nn.Module):
             z = z * self.embed(cond)
         elif self.conditioning == "concat":
             z = torch.cat([z, self.embed(cond).to(z.dtype)], dim=1)
+        elif self.conditioning == "cbn":
+            e = self.embed(cond).to(z.dtype)
+            h = torch.cat([z, e], dim=1)
+            for layer in self.main:
+                h = layer(h, e) if isinstance(layer, ConditionalBatchNorm2d) else layer(h)
+            return h
         return self.main(z)
