@@ -70,7 +70,7 @@ class TrainConfig:
         choices=("concat", "multiply", "cbn"),
     )
     g_embed: int = _f(
-        0, "Width of G's condition embedding before concatenation (0 = the raw encoding).", min=0, max=4096
+        0, "Width of G's condition embedding, concatenated to z and with cbn read by every BatchNorm (0 = the raw encoding).", min=0, max=4096
     )
     g_activation: str = _f(
         "relu", "Activation in G: relu (DCGAN) or leaky (LeakyReLU 0.2).", choices=("relu", "leaky")
