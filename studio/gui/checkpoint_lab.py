@@ -60,7 +60,7 @@ from studio.core.averaging import (
 )
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
-from studio.gui.worker import BackgroundJob
+from studio.gui.worker import JobCancelled, JobPanelMixin
 
 __all__ = ["CheckpointLab", "CompareView", "Comparison", "EXPORT_FORMATS", "compare_run_generators"]
 
@@ -76,10 +76,6 @@ _TRAINING_FIGURES = ("d_loss", "g_loss", "aux_acc_real")
 _NOT_SHOWN = {"d_lr", "g_lr", "seconds", "images_per_second", "d_x", "d_g_z1", "d_g_z2", "aux_acc_fake"}
 COLUMNS = ("Epoch", "Saved", "D loss", "G loss", "Aux acc", "Metrics")
 COMPARE_SAMPLES = 6  # noise samples per condition in the comparison grids
-
-
-class _Cancelled(Exception):
-    """The user pressed Cancel; not an error to report."""
 
 
 @dataclass
@@ -118,7 +114,7 @@ def compare_run_generators(
     nz = 0
     for i, ref in enumerate(refs):
         if should_stop is not None and should_stop():
-            raise _Cancelled()
+            raise JobCancelled()
         if progress is not None:
             progress(f"drawing {ref}", i / len(refs))
         if in_memory is not None and average is not None and ref.kind == "average" \
@@ -236,7 +232,7 @@ class CompareView(QWidget):
 # --- the panel ----------------------------------------------------------------------------
 
 
-class CheckpointLab(QWidget):
+class CheckpointLab(JobPanelMixin, QWidget):
     """A run's checkpoints: select, average, compare, export."""
 
     message = Signal(str)  # a line for the log
@@ -253,8 +249,7 @@ class CheckpointLab(QWidget):
         self.comparison: Comparison | None = None
         self.last_average: Path | None = None
         self.last_export = None
-        self._jobs = BackgroundJob(self)
-        self._job = ""
+        self._init_jobs()
         self._last_chosen = False  # the user set 'last N' themselves
 
         self.title = QLabel("No run selected")
@@ -601,10 +596,6 @@ class CheckpointLab(QWidget):
         self._update_controls()
 
     # --- jobs -------------------------------------------------------------------------
-    @property
-    def busy(self) -> bool:
-        return self._jobs.busy
-
     def _update_controls(self) -> None:
         busy = self.busy
         has_run = self.run is not None
@@ -617,55 +608,14 @@ class CheckpointLab(QWidget):
         self.select_range_button.setEnabled(has_run and not busy)
         self.cancel_button.setEnabled(busy and self._job in ("average", "compare"))
 
-    def _start(self, name: str, fn: Callable, done: Callable, text: str) -> bool:
-        if self.busy:
-            return False
-        self._job = name
-        self._on_done = done
-        self._jobs.start(fn, self._on_progress, self._on_returned, self._on_errored, self._on_finished)
-        self.progress.setRange(0, 100 if name != "export" else 0)
-        self.progress.setValue(0)
-        self.status.setText(text)
-        self._update_controls()
-        return True
-
-    def _on_progress(self, text: str, fraction: float) -> None:
-        self.status.setText(text)
-        if self.progress.maximum() > 0:
-            self.progress.setValue(round(100 * max(0.0, min(1.0, fraction))))
-
-    def _on_returned(self, value) -> None:
-        self._on_done(value)
-
     def _on_errored(self, exc: BaseException) -> None:
-        if isinstance(exc, _Cancelled) or self._jobs.cancelled:
-            self.status.setText(f"{self._job.capitalize()} cancelled")
-            self.message.emit(f"Checkpoint lab: {self._job} cancelled")
+        failure = self._failure(exc, self._job.capitalize(), f"Checkpoint lab: {self._job}")
+        if failure is None:
             return
-        titles = {"average": "Cannot average", "compare": "Cannot compare", "export": "Cannot export"}
-        text = str(exc) if isinstance(exc, (StudioError, OSError)) else f"{type(exc).__name__}: {exc}"
-        details = "" if isinstance(exc, StudioError) else getattr(exc, "details", "")
-        self.status.setText(titles.get(self._job, "Failed"))
-        self.errorOccurred.emit(titles.get(self._job, "Checkpoint lab"), text, details)
-
-    def _on_finished(self) -> None:
-        job = self._job
-        self.progress.setRange(0, 100)
-        self.progress.setValue(100 if not self._jobs.cancelled else 0)
-        self._update_controls()
-        self.jobFinished.emit(job)
-
-    def cancel(self) -> None:
-        """Stop the averaging or comparison at its next check; nothing half-made is saved."""
-        if self._jobs.cancel():
-            self.status.setText("Cancelling…")
-
-    def wait(self, timeout_ms: int | None = None) -> bool:
-        """Block until the background job's thread has ended (for scripts and closing)."""
-        return self._jobs.wait(timeout_ms)
-
-    def shutdown(self) -> None:
-        self._jobs.shutdown()
+        title = {"average": "Cannot average", "compare": "Cannot compare", "export": "Cannot export"}.get(
+            self._job, "Checkpoint lab")
+        self.status.setText(title)
+        self.errorOccurred.emit(title, *failure)
 
     # --- average and compare ------------------------------------------------------
     def average(self, paths: list[Path] | None = None, bn_reestimate: bool | None = None) -> bool:
@@ -683,7 +633,7 @@ class CheckpointLab(QWidget):
             result = average_checkpoints(paths, bn_reestimate=bn, seed=0,
                                          progress=lambda text, f: progress(text, 0.6 * f), should_stop=stopped)
             if stopped():
-                raise _Cancelled()
+                raise JobCancelled()
             progress("saving the average", 0.65)
             saved = save_average(run, result, _free_average_name(run, result))
             comparison = None
@@ -692,7 +642,7 @@ class CheckpointLab(QWidget):
                     run, saved, result.generator, seed=0, should_stop=stopped,
                     progress=lambda text, f: progress(text, 0.7 + 0.3 * f),
                 )
-            except _Cancelled:
+            except JobCancelled:
                 pass
             return saved, result.describe_bn(), sorted(result.epochs), comparison
 

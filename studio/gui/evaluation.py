@@ -52,7 +52,7 @@ from studio.core.averaging import GeneratorRef, run_generators
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
 from studio.eval.results import load_results, results_path
-from studio.gui.worker import BackgroundJob
+from studio.gui.worker import JobCancelled, JobPanelMixin
 
 __all__ = ["EvaluationPanel", "METRIC_CHOICES", "COLUMNS", "curve_data", "describe_scores"]
 
@@ -68,10 +68,6 @@ METRIC_CHOICES = (
 COLUMNS = ("Generator", "Metric", "Value", "Features", "N", "Judge", "Conditions")
 _COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f",
             "#bcbd22")
-
-
-class _Cancelled(Exception):
-    """The user pressed Cancel; not an error to report."""
 
 
 class _Relay(QObject):
@@ -135,7 +131,7 @@ def _family(label: str) -> str:
     return "cond_acc" if metric.startswith("cond_acc") else metric
 
 
-class EvaluationPanel(QWidget):
+class EvaluationPanel(JobPanelMixin, QWidget):
     """A run's generators scored by the core's evaluation; figures kept in the run and plotted."""
 
     message = Signal(str)  # a line for the log
@@ -154,8 +150,7 @@ class EvaluationPanel(QWidget):
         self.last_rows: list[dict] = []  # what the last evaluation added
         self.last_judge: dict | None = None  # what the last 'Train judge' made: path, heldout
         self.skipped: list[int] = []  # epochs 'every K' passed over because an evaluation was running
-        self._jobs = BackgroundJob(self)
-        self._job = ""
+        self._init_jobs()
         self._job_run: RunDirectory | None = None
         self._judge_texts: dict = {}
         self._relay = _Relay(self)
@@ -730,10 +725,6 @@ class EvaluationPanel(QWidget):
         items[-1].setLabel("bottom", "epoch")
 
     # --- jobs -------------------------------------------------------------------------
-    @property
-    def busy(self) -> bool:
-        return self._jobs.busy
-
     def _update_controls(self, *_) -> None:
         busy = self.busy
         has_run = self.run is not None
@@ -760,36 +751,19 @@ class EvaluationPanel(QWidget):
         self.inception_browse_button.setEnabled(self.features_combo.currentData() == "inception")
         self.cancel_button.setEnabled(busy)
 
-    def _start(self, name: str, fn: Callable, done: Callable, text: str, run: RunDirectory | None) -> bool:
+    def _start(self, name: str, fn: Callable, done: Callable, text: str, run: RunDirectory | None = None) -> bool:
         if self.busy:
             return False
-        self._job = name
         self._job_run = run
-        self._on_done = done
-        self._jobs.start(fn, self._on_progress, self._on_returned, self._on_errored, self._on_finished)
-        self.progress.setRange(0, 0)  # busy until the first report
-        self.status.setText(text)
-        self._update_controls()
-        return True
-
-    def _on_progress(self, text: str, fraction: float) -> None:
-        self.status.setText(text)
-        if fraction >= 0:
-            self.progress.setRange(0, 100)
-            self.progress.setValue(round(100 * max(0.0, min(1.0, fraction))))
-
-    def _on_returned(self, value) -> None:
-        self._on_done(value)
+        return super()._start(name, fn, done, text)
 
     def _on_errored(self, exc: BaseException) -> None:
         what = "Training the judge" if self._job == "judge" else "Evaluation"
-        if isinstance(exc, _Cancelled) or self._jobs.cancelled:
-            self.status.setText(f"{what} cancelled")
-            self.message.emit(f"{what} cancelled")
+        failure = self._failure(exc, what, what)
+        if failure is None:
             return
+        text, details = failure
         title = "Cannot train the judge" if self._job == "judge" else "Cannot evaluate"
-        text = str(exc) if isinstance(exc, (StudioError, OSError)) else f"{type(exc).__name__}: {exc}"
-        details = "" if isinstance(exc, StudioError) else getattr(exc, "details", "")
         if self._job == "auto":
             self.every_check.setChecked(False)
             text += " (evaluation during training is now off)"
@@ -797,24 +771,8 @@ class EvaluationPanel(QWidget):
         self.errorOccurred.emit(title, text, details)
 
     def _on_finished(self) -> None:
-        job = self._job
         self._job_run = None
-        self.progress.setRange(0, 100)
-        self.progress.setValue(100 if not self._jobs.cancelled else 0)
-        self._update_controls()
-        self.jobFinished.emit(job)
-
-    def cancel(self) -> None:
-        """Stop the evaluation or the judge's training at its next check; nothing half-made is saved."""
-        if self._jobs.cancel():
-            self.status.setText("Cancelling…")
-
-    def wait(self, timeout_ms: int | None = None) -> bool:
-        """Block until the background job's thread has ended (for scripts and closing)."""
-        return self._jobs.wait(timeout_ms)
-
-    def shutdown(self) -> None:
-        self._jobs.shutdown()
+        super()._on_finished()
 
     # --- evaluate ---------------------------------------------------------------------
     def evaluate(self, refs: list[GeneratorRef] | None = None) -> bool:
@@ -836,7 +794,7 @@ class EvaluationPanel(QWidget):
             # The core reports (message, fraction) as the worker does: passed straight through.
             rows = evaluate(refs, request, progress=progress, log=relay.line.emit, should_stop=stopped)
             if stopped():
-                raise _Cancelled()
+                raise JobCancelled()
             return rows
 
         names = ", ".join(str(r) for r in refs)
@@ -920,7 +878,7 @@ class EvaluationPanel(QWidget):
 
             dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size, progress)
             if stopped():
-                raise _Cancelled()
+                raise JobCancelled()
             judge = train_judge(dataset, epochs=epochs, device=str(resolve_device(device)),
                                 progress=progress, should_stop=stopped)
             save_judge(judge, out)

@@ -25,7 +25,10 @@ from studio.core.events import RunError, RunFinished
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
 
-__all__ = ["TrainingJob", "TrainingWorker", "CallWorker", "start_worker", "join_thread", "thread_running"]
+__all__ = [
+    "TrainingJob", "TrainingWorker", "CallWorker", "BackgroundJob", "JobPanelMixin", "JobCancelled", "start_worker",
+    "join_thread", "thread_running",
+]
 
 
 @dataclass
@@ -248,3 +251,78 @@ class BackgroundJob(QObject):
     def shutdown(self) -> None:
         self.stop.set()
         self.wait()
+
+
+class JobCancelled(Exception):
+    """Raised inside a panel's background call when the user pressed Cancel; not an error to report."""
+
+
+class JobPanelMixin:
+    """The job half of a panel that runs one cancellable call at a time (the lab, the evaluation tab).
+
+    The panel calls :meth:`_init_jobs` in its constructor and provides ``status``
+    (a QLabel), ``progress`` (a QProgressBar), the signals ``message(str)``,
+    ``errorOccurred(title, text, details)`` and ``jobFinished(name)``,
+    ``_update_controls()`` and ``_on_errored(exc)``, which usually starts with
+    :meth:`_failure`.  The progress bar shows "busy" until a report with a
+    fraction above 0 makes it a percentage.
+    """
+
+    def _init_jobs(self) -> None:
+        self._jobs = BackgroundJob(self)
+        self._job = ""
+        self._on_done: Callable[[Any], None] = lambda value: None
+
+    @property
+    def busy(self) -> bool:
+        return self._jobs.busy
+
+    def _start(self, name: str, fn: Callable, done: Callable[[Any], None], text: str) -> bool:
+        """Run ``fn(progress, should_stop)`` in the background; ``done(value)`` gets what it returns."""
+        if self.busy:
+            return False
+        self._job = name
+        self._on_done = done
+        self._jobs.start(fn, self._on_progress, self._on_returned, self._on_errored, self._on_finished)
+        self.progress.setRange(0, 0)
+        self.status.setText(text)
+        self._update_controls()
+        return True
+
+    def _on_progress(self, text: str, fraction: float) -> None:
+        self.status.setText(text)
+        if fraction > 0:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(round(100 * min(1.0, fraction)))
+
+    def _on_returned(self, value) -> None:
+        self._on_done(value)
+
+    def _failure(self, exc: BaseException, what: str, log: str) -> tuple[str, str] | None:
+        """None after reporting a cancel as '<what> cancelled'; else the error's text and details."""
+        if isinstance(exc, JobCancelled) or self._jobs.cancelled:
+            self.status.setText(f"{what} cancelled")
+            self.message.emit(f"{log} cancelled")
+            return None
+        text = str(exc) if isinstance(exc, (StudioError, OSError)) else f"{type(exc).__name__}: {exc}"
+        details = "" if isinstance(exc, StudioError) else getattr(exc, "details", "")
+        return text, details
+
+    def _on_finished(self) -> None:
+        job = self._job
+        self.progress.setRange(0, 100)
+        self.progress.setValue(100 if not self._jobs.cancelled else 0)
+        self._update_controls()
+        self.jobFinished.emit(job)
+
+    def cancel(self) -> None:
+        """Stop the job at its next check; nothing half-made is saved."""
+        if self._jobs.cancel():
+            self.status.setText("Cancelling…")
+
+    def wait(self, timeout_ms: int | None = None) -> bool:
+        """Block until the background job's thread has ended (for scripts and closing)."""
+        return self._jobs.wait(timeout_ms)
+
+    def shutdown(self) -> None:
+        self._jobs.shutdown()
