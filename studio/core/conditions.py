@@ -769,19 +769,8 @@ class ColourSpace(ConditionSpace):
         r, c = self.attribute_index(row_attribute), self.attribute_index(col_attribute)
         if r == c:
             raise ConfigError("rows and columns must sweep different attributes")
-        base = self.fixed_label(fixed_colours)
         row_hues, col_hues = self.hue_colours(rows, saturation, value), self.hue_colours(cols, saturation, value)
-        labels = base.repeat(rows * cols, 1)
-        labels[:, 3 * r : 3 * r + 3] = row_hues.repeat_interleave(cols, dim=0)
-        labels[:, 3 * c : 3 * c + 3] = col_hues.repeat(rows, 1)
-        return ConditionGrid(
-            labels,
-            rows,
-            cols,
-            row_captions=[self.colour_caption(r, h) for h in row_hues],
-            col_captions=[self.colour_caption(c, h) for h in col_hues],
-            noise_layout="row",
-        )
+        return self._cross(r, c, row_hues, col_hues, fixed_colours)
 
     def table(
         self,
@@ -793,10 +782,19 @@ class ColourSpace(ConditionSpace):
         r, c = self.attribute_index(row_attribute), self.attribute_index(col_attribute)
         if r == c:
             raise ConfigError("rows and columns must show different attributes")
-        base = self.fixed_label(fixed_colours)
-        row_rgb, col_rgb = self._named_rgb[r], self._named_rgb[c]
+        return self._cross(r, c, self._named_rgb[r], self._named_rgb[c], fixed_colours)
+
+    def _cross(
+        self,
+        r: int,
+        c: int,
+        row_rgb: torch.Tensor,
+        col_rgb: torch.Tensor,
+        fixed_colours: torch.Tensor | str | None,
+    ) -> ConditionGrid:
+        """Attribute ``r`` takes each of ``row_rgb`` down the rows, ``c`` each of ``col_rgb`` across."""
         rows, cols = len(row_rgb), len(col_rgb)
-        labels = base.repeat(rows * cols, 1)
+        labels = self.fixed_label(fixed_colours).repeat(rows * cols, 1)
         labels[:, 3 * r : 3 * r + 3] = row_rgb.repeat_interleave(cols, dim=0)
         labels[:, 3 * c : 3 * c + 3] = col_rgb.repeat(rows, 1)
         return ConditionGrid(
