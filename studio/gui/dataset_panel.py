@@ -34,7 +34,6 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -46,6 +45,7 @@ from studio.data.sources import join_options, split_options
 from studio.data.torchvision_sets import CELEBA_ATTRIBUTES, TORCHVISION_SETS
 from studio.gui.binding import ConfigBinder, make_editor
 from studio.gui.worker import CallWorker, join_thread, start_worker, thread_running
+from studio.gui.scroll import fill_with_scroll
 
 __all__ = ["DatasetPanel", "DatasetSummary", "summarise_dataset", "BUILTIN_SOURCES", "TORCHVISION_SOURCES"]
 
@@ -309,13 +309,7 @@ class DatasetPanel(QWidget):
         layout.addWidget(self.counts_box)
         layout.addWidget(hint)
         layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scroll(self, content)
 
         binder.bind(self.spec_edit)
         binder.bind(self.size_edit)

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -38,7 +37,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QSpinBox,
     QSplitter,
@@ -53,6 +51,7 @@ from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
 from studio.eval.results import load_results, results_path
 from studio.gui.worker import JobCancelled, JobPanelMixin
+from studio.gui.scroll import vertical_scroll
 
 __all__ = ["EvaluationPanel", "METRIC_CHOICES", "COLUMNS", "curve_data", "describe_scores"]
 
@@ -345,12 +344,7 @@ class EvaluationPanel(JobPanelMixin, QWidget):
         left.addWidget(files_box)
         left.addWidget(judge_box)
         left.addLayout(every_row)
-        scroll = QScrollArea()
-        scroll.setObjectName("evaluationControlsScroll")
-        scroll.setWidget(controls)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = vertical_scroll(controls, "evaluationControlsScroll", frame=False)
         self.controls_scroll = scroll
         # Evaluate, the progress and the status stay in view however small the window.
         left_box = QWidget()

@@ -44,7 +44,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QScrollArea,
     QSlider,
     QSpinBox,
     QSplitter,
@@ -81,6 +80,7 @@ from studio.errors import StudioError
 from studio.gui.checkpoint_lab import _with_suffix
 from studio.gui.timeline import SampleView, TimelineFrame
 from studio.gui.worker import CallWorker, join_thread, start_worker, thread_running
+from studio.gui.scroll import vertical_scroll
 
 __all__ = ["ConditionExplorer", "modes_for", "TRUNCATION_OFF"]
 
@@ -388,13 +388,8 @@ class ConditionExplorer(QWidget):
         controls_layout.addWidget(noise_box)
         controls_layout.addWidget(export_box)
         controls_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setObjectName("explorerControls")
-        scroll.setWidget(controls)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = vertical_scroll(controls, "explorerControls", frame=False)
         scroll.setMinimumWidth(360)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
 
         self.title = QLabel("No generator")
         self.title.setObjectName("explorerTitle")

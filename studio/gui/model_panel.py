@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QLabel,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +23,7 @@ from superqt.utils import signals_blocked
 
 from studio.core.config import FAMILIES, TrainConfig
 from studio.gui.binding import FIELDS, LABELS, ConfigBinder, make_editor
+from studio.gui.scroll import fill_with_scroll
 
 __all__ = ["ModelPanel", "GROUPS", "parameter_counts"]
 
@@ -143,13 +143,7 @@ class ModelPanel(QWidget):
             layout.addWidget(box)
         layout.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(content)
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        fill_with_scroll(self, content)
 
         for key in self.editors:
             binder.bind(self.editors[key])
