@@ -16,6 +16,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ._grid import unit_grid
 from ._parallel import run_chunked
 
 __all__ = ["HAIR_COLOURS", "EYE_COLOURS", "HAIR_STYLES", "BANG_STYLES", "generate_faces"]
@@ -133,16 +134,6 @@ class _Pen:
 # background
 
 
-_GRIDS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _grid(side: int) -> tuple[np.ndarray, np.ndarray]:
-    if side not in _GRIDS:
-        ys, xs = np.mgrid[0:side, 0:side].astype(np.float32) / max(side - 1, 1)
-        _GRIDS[side] = (xs, ys)
-    return _GRIDS[side]
-
-
 # Backgrounds and clothes also keep clear of every hair colour, so no image
 # shows a second patch that could pass for hair of another class.
 _HAIR_BASES = [rgb for _, rgb in HAIR_COLOURS]
@@ -193,7 +184,7 @@ def _background(rng: np.random.Generator, side: int, avoid: list[RGB]) -> Image.
     angle = rng.uniform(0, 2 * math.pi)
     # A linear ramp survives bilinear upscaling exactly, so it is computed
     # on a coarse grid and resized: much cheaper than at full resolution.
-    xs, ys = _grid(_RAMP_SIDE)
+    xs, ys = unit_grid(_RAMP_SIDE)
     t = (xs - 0.5) * math.cos(angle) + (ys - 0.5) * math.sin(angle) + 0.5
     t = np.clip(t, 0, 1)[..., None]
     pixels = (c1 + (c2 - c1) * t + 0.5).astype(np.uint8)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ._grid import unit_grid
 from ._parallel import run_chunked
 
 __all__ = ["OBJECT_NAMES", "COLOURS", "SHAPES", "generate_shapes"]
@@ -58,21 +59,11 @@ def _shade(c: RGB, k: float) -> RGB:
 # floor
 
 
-_GRIDS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _grid(side: int) -> tuple[np.ndarray, np.ndarray]:
-    if side not in _GRIDS:
-        ys, xs = np.mgrid[0:side, 0:side].astype(np.float32) / max(side - 1, 1)
-        _GRIDS[side] = (xs, ys)
-    return _GRIDS[side]
-
-
 def _floor(rng: np.random.Generator, side: int) -> np.ndarray:
     """A light grey floor, brighter under a soft spot light, with faint grain."""
     grey = rng.uniform(150, 178)
     tint = rng.uniform(-4, 4, 3).astype(np.float32)
-    xs, ys = _grid(side)
+    xs, ys = unit_grid(side)
     lx, ly = rng.uniform(0.2, 0.8), rng.uniform(0.1, 0.5)
     spot = np.exp(-((xs - lx) ** 2 + (ys - ly) ** 2) / 0.25) * rng.uniform(6, 16)
     slope = (ys - 0.5) * rng.uniform(-12, 4)
