@@ -26,6 +26,7 @@ __all__ = [
     "load_checkpoint",
     "generator_from_checkpoint",
     "is_training_checkpoint",
+    "load_weights_only",
 ]
 
 FORMAT = "gan-studio/checkpoint"
@@ -34,6 +35,24 @@ REQUIRED = ("epoch", "step", "config", "space", "g")
 # An averaged generator is stored as a checkpoint too (so every loader accepts
 # it) but holds G alone: no D, optimisers or RNG states to resume from.
 KIND_AVERAGE = "average"
+
+
+def load_weights_only(path: Path, error: type[Exception] = CheckpointError, kind: str = "PyTorch checkpoint",
+                      mmap: bool = False):
+    """``torch.load`` that never runs code; a refused or damaged file raises ``error`` naming it.
+
+    ``kind`` names what the file should have been, in the damaged-file message.
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError as exc:
+        if not zipfile.is_zipfile(path):  # an old-style or foreign pickle: not ours either way
+            raise error(f"{path}: damaged or not a {kind} (not a zip archive)") from None
+        # weights_only refuses anything that would run code on load.
+        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else "unsafe content"
+        raise error(f"{path}: refused to load, it holds more than weights ({first})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise error(f"{path}: damaged or not a {kind} ({type(exc).__name__})") from None
 
 
 def save_checkpoint(path: str | Path, state: dict, overwrite: bool = True) -> Path:
@@ -51,14 +70,7 @@ def load_checkpoint(path: str | Path, mmap: bool = False) -> dict:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    except pickle.UnpicklingError as exc:
-        # weights_only refuses anything that would run code on load.
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
-        raise CheckpointError(f"{path}: refused to load, it holds more than weights ({first})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path}: damaged or not a PyTorch checkpoint ({type(exc).__name__})") from None
+    state = load_weights_only(path, mmap=mmap)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a GAN Studio checkpoint")
     if state.get("version", 0) > VERSION:

@@ -13,7 +13,6 @@ Images enter a judge as G makes them: float (B, C, H, W) in [-1, 1].
 from __future__ import annotations
 
 import hashlib
-import pickle
 import time
 import warnings
 import zipfile
@@ -26,6 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from studio.core.atomic import atomic_torch_save
+from studio.core.checkpoint import load_weights_only
 from studio.core.conditions import ConditionSpace, space_from_dict
 from studio.errors import StudioError
 
@@ -454,12 +454,7 @@ def load_judge(path: str | Path, device: str | torch.device = "cpu") -> Judge:
     if scripted:
         raise JudgeError(f"{path}: a TorchScript classifier, not a studio judge; load it as your own classifier "
                          "with its input size and normalisation (--judge-torchscript)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise JudgeError(f"{path}: refused to load, it holds more than weights") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise JudgeError(f"{path}: damaged or not a PyTorch file ({type(exc).__name__})") from None
+    state = load_weights_only(path, JudgeError, "PyTorch file")
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise JudgeError(f"{path}: not a GAN Studio judge")
     if state.get("version", 0) > VERSION:

@@ -19,10 +19,8 @@ only their mean and covariance).
 from __future__ import annotations
 
 import hashlib
-import pickle
 import tempfile
 import warnings
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -31,6 +29,7 @@ import torch
 from torch import nn
 
 from studio.core.atomic import atomic_torch_save
+from studio.core.checkpoint import load_weights_only
 from studio.errors import StudioError
 from studio.eval.conditional import draw_conditions, generate_batches
 from studio.eval.judge import Judge, Progress, check_stop
@@ -120,15 +119,7 @@ def inception_features(weights: str | Path | None = None, device: str | torch.de
 def _weights_only(path: Path) -> dict:
     if not path.is_file():
         raise StudioError(f"{path}: no such Inception weights file (expected {INCEPTION_WEIGHTS})")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if not zipfile.is_zipfile(path):
-            raise StudioError(f"{path}: damaged or not a PyTorch weights file") from None
-        first = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else "unsafe content"
-        raise StudioError(f"{path}: refused to load, it holds more than weights ({first})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise StudioError(f"{path}: damaged or not a PyTorch weights file ({type(exc).__name__})") from None
+    state = load_weights_only(path, StudioError, "PyTorch weights file")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise StudioError(f"{path}: not a state dict of Inception weights (expected {INCEPTION_WEIGHTS})")
     return state
