@@ -26,7 +26,7 @@ from PIL import Image, ImageOps
 
 from studio.errors import DatasetError
 
-__all__ = ["IMAGE_EXTENSIONS", "FolderImages", "read_image_folder"]
+__all__ = ["IMAGE_EXTENSIONS", "FolderImages", "read_image_folder", "decode_in_threads"]
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
@@ -129,6 +129,22 @@ def _load(path: Path, size: int, mode: str) -> np.ndarray | None:
             return np.asarray(_square(image, size), dtype=np.uint8)
     except Exception:  # noqa: BLE001 -- any decoder failure means "unreadable"
         return None
+
+
+def decode_in_threads(n: int, decode: Callable[[int], bool], report: Callable[[int], None] | None = None,
+                      every: int = _PROGRESS_EVERY) -> np.ndarray:
+    """Call ``decode(i)`` for every ``i < n`` on a few threads; the boolean mask of those that returned True.
+
+    PIL releases the GIL while decoding, so threads overlap the work.
+    ``report(done)`` runs on the calling thread every ``every`` images and at the end.
+    """
+    ok = np.zeros(n, dtype=bool)
+    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
+        for i, good in enumerate(pool.map(decode, range(n))):
+            ok[i] = good
+            if report is not None and ((i + 1) % every == 0 or i == n - 1):
+                report(i + 1)
+    return ok
 
 
 def read_image_folder(

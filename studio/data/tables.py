@@ -35,7 +35,6 @@ import re
 import warnings
 from collections import Counter
 from itertools import combinations
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -405,7 +404,7 @@ def load_table(
     value: str, image_size: int, channels: int, progress=None
 ) -> tuple[torch.Tensor, torch.Tensor, ConditionSpace]:
     """(images uint8 (N, C, H, W), labels, space); skipped rows and unreadable images give one warning each."""
-    from studio.data.folder import _load
+    from studio.data.folder import _load, decode_in_threads
 
     table = read_table(value)
     if table.skipped:
@@ -424,7 +423,6 @@ def load_table(
     def build() -> dict[str, torch.Tensor]:
         out = torch.empty(n, image_size, image_size, channels, dtype=torch.uint8)
         pixels = out.numpy()  # threads write decoded images straight into the tensor
-        ok = np.zeros(n, dtype=bool)
 
         def decode(i: int) -> bool:
             array = _load(table.files[i], image_size, mode)
@@ -433,13 +431,11 @@ def load_table(
             pixels[i] = array.reshape(image_size, image_size, channels)
             return True
 
-        every = max(1, n // 100)
-        with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
-            # PIL releases the GIL while decoding, so threads overlap the work.
-            for i, good in enumerate(pool.map(decode, range(n))):
-                ok[i] = good
-                if progress and (i % every == 0 or i == n - 1):
-                    progress(f"Reading {table.path.name}: {i + 1}/{n} images", (i + 1) / n)
+        def report(done: int) -> None:
+            if progress:
+                progress(f"Reading {table.path.name}: {done}/{n} images", done / n)
+
+        ok = decode_in_threads(n, decode, report, every=max(1, n // 100))
         keep = torch.from_numpy(np.flatnonzero(ok))
         return {"images": out[keep].permute(0, 3, 1, 2).contiguous(), "keep": keep}
 

@@ -25,9 +25,7 @@ size once and cached (see :mod:`studio.data.sources`).
 
 from __future__ import annotations
 
-import os
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +33,7 @@ import numpy as np
 import torch
 
 from studio.core.conditions import Categorical, ConditionSpace, MultiAttribute, NoCondition
+from studio.data.folder import decode_in_threads
 from studio.data.sources import cached_tensors, check_options, file_stamp, option_flag, option_list, split_options
 from studio.errors import DatasetError
 
@@ -332,14 +331,11 @@ def _read_celeba(spec: TorchvisionSpec, image_size: int, channels: int, progress
         pixels[i] = array.reshape(image_size, image_size, channels)
         return True
 
-    every = max(1, n // _PROGRESS_STEPS)
-    ok = np.zeros(n, dtype=bool)
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
-        # PIL releases the GIL while decoding, so threads overlap the work.
-        for i, good in enumerate(pool.map(decode, range(n))):
-            ok[i] = good
-            if progress and (i % every == 0 or i == n - 1):
-                progress(f"Decoding CelebA: {i + 1}/{n} images", (i + 1) / n)
+    def report(done: int) -> None:
+        if progress:
+            progress(f"Decoding CelebA: {done}/{n} images", done / n)
+
+    ok = decode_in_threads(n, decode, report, every=max(1, n // _PROGRESS_STEPS))
     keep = torch.from_numpy(np.flatnonzero(ok))
     if len(keep) == 0:
         raise DatasetError(f"{folder}: none of the {n} images of split '{spec.split}' could be read")
