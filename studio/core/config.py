@@ -65,8 +65,8 @@ class TrainConfig:
     g_conditioning: str = _f(
         "concat",
         "How G receives the condition: concat (embedding concatenated to z), multiply (label embedding times z), "
-        "or cbn (concatenated, and every BatchNorm's gain and bias follow the condition: the strongest hold on "
-        "classes).",
+        "or cbn (concatenated, and every BatchNorm's gain and bias follow the condition: a stronger hold on "
+        "classes, but watch the sample grid for G ignoring z).",
         choices=("concat", "multiply", "cbn"),
     )
     g_embed: int = _f(
