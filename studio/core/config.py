@@ -86,6 +86,11 @@ class TrainConfig:
     d_dropout: float = _f(0.0, "Dropout after each D block. 0 disables; 0.25-0.5 in some recipes.", min=0.0, max=0.9)
     d_batchnorm: bool = _f(True, "BatchNorm in D's hidden blocks (DCGAN). Off with WGAN-GP.")
     d_spectral_norm: bool = _f(False, "Spectral normalisation of every D layer (stabilises training).")
+    d_minibatch_std: bool = _f(
+        False,
+        "Minibatch standard deviation (ProGAN): D's heads also see how much the images of a group of 4 vary, so a "
+        "G that ignores z (identical columns in the sample grid) is easy to tell from real data.",
+    )
 
     # --- loss -------------------------------------------------------------
     loss: str = _f("bce", "Adversarial loss: bce (original GAN), hinge, or wgan-gp.", choices=LOSSES)

@@ -255,7 +255,7 @@ class Trainer:
                 f"{path}: trained on condition space {saved_space.describe()}, this run uses {self.space.describe()}"
             )
         arch_keys = ("family", "image_size", "channels", "nz", "ngf", "ndf", "g_input", "g_conditioning", "g_embed")
-        arch_keys += ("d_head", "d_embed", "d_batchnorm", "d_spectral_norm", "ema")
+        arch_keys += ("d_head", "d_embed", "d_batchnorm", "d_spectral_norm", "d_minibatch_std", "ema")
         changed = [k for k in arch_keys if getattr(saved_config, k) != getattr(self.config, k)]
         if changed:
             raise CheckpointError(f"{path}: its model differs from this run's in {', '.join(changed)}")

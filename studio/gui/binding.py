@@ -65,6 +65,7 @@ LABELS = {
     "d_dropout": "D dropout",
     "d_batchnorm": "BatchNorm in D",
     "d_spectral_norm": "Spectral norm in D",
+    "d_minibatch_std": "Minibatch std in D",
     "loss": "Loss",
     "aux_weight": "Aux weight",
     "aux_on_fake": "Aux loss on fakes",

@@ -31,7 +31,7 @@ __all__ = ["ModelPanel", "GROUPS", "parameter_counts"]
 GROUPS = (
     ("Model", ("family", "image_size", "channels", "nz", "ngf", "ndf"),
      ("g_input", "g_conditioning", "g_embed", "g_activation", "d_head", "d_embed", "d_dropout", "d_batchnorm",
-      "d_spectral_norm")),
+      "d_spectral_norm", "d_minibatch_std")),
     ("Loss", ("loss", "aux_weight", "aux_on_fake", "label_smoothing", "label_noise", "label_flip", "d_steps",
               "g_steps"),
      ("gp_weight",)),

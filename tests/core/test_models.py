@@ -114,3 +114,36 @@ def test_cbn_conditioning_makes_every_batchnorm_follow_the_condition(space_name)
         else:
             h1, h2 = layer(h1), layer(h2)
     assert not torch.allclose(h1, h2)
+
+
+def test_minibatch_std_tells_a_batch_of_copies_from_a_varied_one():
+    from studio.core.models.discriminator import minibatch_std
+
+    varied = torch.randn(8, 5, 4, 4)
+    copies = varied[:1].expand(8, -1, -1, -1)
+    assert minibatch_std(copies).max() < 1e-3
+    assert minibatch_std(varied).min() > 0.5
+    assert minibatch_std(varied).shape == (8, 1, 4, 4)
+    # Groups of 4 with 8 images: images 0 and 4 share a group, 0 and 1 do not.
+    mixed = varied.clone()
+    mixed[4] = mixed[0]
+    mixed[[2, 6]] = mixed[[2, 6]] * 0 + mixed[2]  # group {2, 6} holds copies too
+    out = minibatch_std(mixed)[:, 0, 0, 0]
+    assert torch.equal(out[0], out[4]) and torch.equal(out[2], out[6]) and not torch.equal(out[0], out[1])
+    # A batch no group size divides: every image alone, so no information but no failure.
+    assert minibatch_std(torch.randn(5, 3, 4, 4)).max() < 1e-3
+
+
+@pytest.mark.parametrize("family", ["dcgan", "cgan-concat", "cgan-projection", "acgan"])
+def test_discriminator_with_minibatch_std_trains(family):
+    space = SPACES["none" if family == "dcgan" else "categorical"]
+    cfg = tiny_config(family=family, d_minibatch_std=True)
+    g, d = build_models(cfg, space)
+    cond = space.encode(space.sample(4)) if space.is_conditional else None
+    images = g(torch.randn(4, cfg.nz), cond) if cond is not None else g(torch.randn(4, cfg.nz))
+    logit, aux = d(images, cond)
+    assert logit.shape == (4,)
+    logit.sum().backward()
+    head = d.head[0] if isinstance(d.head[0], torch.nn.Conv2d) else d.head[1]
+    assert head.weight.shape[1] in (d.feature_channels + 1, (d.feature_channels + 1) * 16)
+    assert head.weight.grad is not None

@@ -13,6 +13,11 @@ down to 4x4 features; then a real/fake head and, by family:
                       loss reads them as softmax, per-attribute softmax,
                       sigmoid, or (colour) regressed RGB
 
+With ``d_minibatch_std`` the real/fake head also sees one more feature map:
+the standard deviation of the features over groups of up to 4 images
+(Karras et al., ProGAN), so a batch without variety gives itself away.  The
+auxiliary head and the projection read the per-image features alone.
+
 Outputs are logits; the losses apply the sigmoid where they need it.
 """
 
@@ -26,6 +31,19 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from studio.core.conditions import ConditionSpace
 from studio.core.config import TrainConfig
+
+
+def minibatch_std(h: torch.Tensor, group: int = 4) -> torch.Tensor:
+    """One (N, 1, H, W) map: the mean over channels and pixels of the std of ``h`` within groups of images.
+
+    The group is the largest size up to ``group`` that divides the batch, so
+    every image is in one; each image gets its own group's figure.
+    """
+    n, c, height, width = h.shape
+    g = next(k for k in range(min(group, n), 0, -1) if n % k == 0)
+    y = h.float().reshape(g, n // g, c, height, width)
+    std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n // g,)
+    return std.repeat(g)[:, None, None, None].expand(n, 1, height, width).to(h.dtype)
 
 
 class Discriminator(nn.Module):
@@ -67,7 +85,8 @@ class Discriminator(nn.Module):
         elif self.mode == "projection":
             self.projection = sn(nn.Linear(cond_dim, channels, bias=False))
 
-        self.head = self._head(config, sn, channels, 1)
+        self.minibatch_std = config.d_minibatch_std
+        self.head = self._head(config, sn, channels + int(self.minibatch_std), 1)
         self.aux_head = self._head(config, sn, channels, space.aux_dim) if self.mode == "aux" else None
 
     @staticmethod
@@ -89,7 +108,8 @@ class Discriminator(nn.Module):
             c = self.cond_embed(cond).to(h.dtype)
             c = c[:, :, None, None].expand(-1, -1, h.shape[2], h.shape[3])
             h = self.mix(torch.cat([h, c], dim=1))
-        logit = self.head(h).flatten()
+        seen = torch.cat([h, minibatch_std(h)], dim=1) if self.minibatch_std else h
+        logit = self.head(seen).flatten()
         if self.mode == "projection":
             pooled = h.sum(dim=(2, 3))
             logit = logit + (self.projection(cond).to(pooled.dtype) * pooled).sum(1)
