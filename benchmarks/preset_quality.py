@@ -80,6 +80,8 @@ def main() -> int:
                         help="folder with MNIST/, anime-faces/ and iclevr/ (default ../shared/data)")
     parser.add_argument("--work", type=Path, help="where the projects go (default: a temporary folder)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a preset setting, as 'new --set' does (repeatable)")
     args = parser.parse_args()
     data = args.data.resolve()
     work = args.work or Path(tempfile.mkdtemp(prefix="gan-studio-quality-"))
@@ -90,6 +92,8 @@ def main() -> int:
                  "--set", "ema=true"]
         if dataset is not None:
             setup += ["--dataset", dataset(data)]
+        for change in args.set:
+            setup += ["--set", change]
         studio(*setup)
         started = time.perf_counter()
         out = studio("train", str(project), "--quiet", "--minutes", f"{args.minutes:g}", "--device", args.device)
