@@ -257,7 +257,7 @@ def _train(config, run, resume_from, args) -> int:
     latest = run.latest_checkpoint()
     where = f"; latest checkpoint {latest.path}" if latest else ""
     if result.reason == "stopped":
-        why = "" if interrupts["n"] else f" ({args.minutes:g} minutes of training)"
+        why = f" ({args.minutes:g} minutes of training)" if args.minutes is not None and not interrupts["n"] else ""
         print(f"stopped at epoch {result.epoch}, step {result.step}{why}{where}")
         return EXIT_INTERRUPTED if interrupts["n"] else 0
     print(f"done: {result.epoch} epochs, {result.step} steps{where}")
