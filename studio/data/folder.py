@@ -132,14 +132,14 @@ def _load(path: Path, size: int, mode: str) -> np.ndarray | None:
 
 
 def decode_in_threads(n: int, decode: Callable[[int], bool], report: Callable[[int], None] | None = None,
-                      every: int = _PROGRESS_EVERY) -> np.ndarray:
+                      every: int = _PROGRESS_EVERY, threads: int | None = None) -> np.ndarray:
     """Call ``decode(i)`` for every ``i < n`` on a few threads; the boolean mask of those that returned True.
 
     PIL releases the GIL while decoding, so threads overlap the work.
     ``report(done)`` runs on the calling thread every ``every`` images and at the end.
     """
     ok = np.zeros(n, dtype=bool)
-    with ThreadPoolExecutor(max_workers=min(8, (os.cpu_count() or 1) + 2)) as pool:
+    with ThreadPoolExecutor(max_workers=threads or min(8, (os.cpu_count() or 1) + 2)) as pool:
         for i, good in enumerate(pool.map(decode, range(n))):
             ok[i] = good
             if report is not None and ((i + 1) % every == 0 or i == n - 1):
@@ -168,14 +168,14 @@ def read_image_folder(
     paths, labels, class_names = _list_files(root)
     mode = "RGB" if channels == 3 else "L"
     total = len(paths)
-    decoded: list[np.ndarray | None] = []
-    workers = threads or min(8, (os.cpu_count() or 1) + 2)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        # PIL releases the GIL while decoding, so threads overlap the work.
-        for done, array in enumerate(pool.map(lambda p: _load(p, size, mode), paths), 1):
-            decoded.append(array)
-            if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
-                progress(done, total)
+    decoded: list[np.ndarray | None] = [None] * total
+
+    def decode(i: int) -> bool:
+        decoded[i] = _load(paths[i], size, mode)
+        return decoded[i] is not None
+
+    decode_in_threads(total, decode, (lambda done: progress(done, total)) if progress is not None else None,
+                      threads=threads)
 
     keep = [i for i, a in enumerate(decoded) if a is not None]
     skipped = [paths[i].relative_to(root).as_posix() for i, a in enumerate(decoded) if a is None]
