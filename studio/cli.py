@@ -58,8 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("project", help="project folder" + (", run folder or checkpoint" if name == "resume" else ""))
         p.add_argument("--epochs", type=int, help="train until this many epochs in total")
         p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
-        p.add_argument("--minutes", type=_positive_minutes, help="stop after this many minutes of training (a time budget); "
-                       "the step in progress finishes and a checkpoint is written")
+        p.add_argument("--minutes", type=_positive_minutes,
+                       help="stop after this many minutes of training (a time budget); the step in progress "
+                       "finishes and a checkpoint is written")
         p.add_argument("--max-steps", type=int, help=argparse.SUPPRESS)
         p.add_argument("--quiet", action="store_true", help="no progress bar, only a line per epoch")
         if name == "train":

@@ -34,8 +34,8 @@ import os
 import re
 import warnings
 from collections import Counter
-from itertools import combinations
 from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np

@@ -44,8 +44,8 @@ from superqt.utils import signals_blocked
 from studio.data.sources import join_options, split_options
 from studio.data.torchvision_sets import CELEBA_ATTRIBUTES, TORCHVISION_SETS
 from studio.gui.binding import ConfigBinder, make_editor
-from studio.gui.worker import CallWorker, join_thread, start_worker, thread_running
 from studio.gui.scroll import fill_with_scroll
+from studio.gui.worker import CallWorker, join_thread, start_worker, thread_running
 
 __all__ = ["DatasetPanel", "DatasetSummary", "summarise_dataset", "BUILTIN_SOURCES", "TORCHVISION_SOURCES"]
 

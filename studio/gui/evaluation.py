@@ -50,8 +50,8 @@ from studio.core.averaging import GeneratorRef, run_generators
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
 from studio.eval.results import load_results, results_path
-from studio.gui.worker import JobCancelled, JobPanelMixin
 from studio.gui.scroll import vertical_scroll
+from studio.gui.worker import JobCancelled, JobPanelMixin
 
 __all__ = ["EvaluationPanel", "METRIC_CHOICES", "COLUMNS", "curve_data", "describe_scores"]
 

@@ -78,9 +78,9 @@ from studio.core.rundir import RunDirectory
 from studio.core.sampling import GRID_PADDING
 from studio.errors import StudioError
 from studio.gui.checkpoint_lab import _with_suffix
+from studio.gui.scroll import vertical_scroll
 from studio.gui.timeline import SampleView, TimelineFrame
 from studio.gui.worker import CallWorker, join_thread, start_worker, thread_running
-from studio.gui.scroll import vertical_scroll
 
 __all__ = ["ConditionExplorer", "modes_for", "TRUNCATION_OFF"]
 
