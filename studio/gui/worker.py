@@ -152,7 +152,7 @@ class CallWorker(QObject):
 
 # Python references to started workers and threads until Qt has deleted them
 # (deleteLater below). A caller dropping its last reference earlier would make
-# Python delete the object too, racing Qt's deletion in the worker thread:
+# Python delete the object too, racing Qt's deletion:
 # crashes and hangs once jobs run back to back.
 _started: list[QObject] = []
 
@@ -168,6 +168,13 @@ def start_worker(worker: QObject) -> QThread:
     # Direct: quit() is thread-safe, and a queued quit would wait for the GUI
     # thread, which may itself be blocked joining this thread on close.
     worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    # The worker goes home before its deletion is posted, so that Qt deletes it
+    # on the GUI thread. Deleted in the worker thread, its destructor would hold
+    # one of Qt's signal-slot locks while PySide waits for the GIL, and a GUI
+    # thread holding the GIL while it connects a signal (a QLabel's setText can)
+    # would wait for that lock: a deadlock.
+    home = QThread.currentThread()
+    worker.finished.connect(lambda: worker.moveToThread(home), Qt.ConnectionType.DirectConnection)
     worker.finished.connect(worker.deleteLater, Qt.ConnectionType.DirectConnection)
     thread.finished.connect(thread.deleteLater)
     thread.start()

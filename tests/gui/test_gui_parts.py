@@ -121,3 +121,26 @@ def test_worker_reports_a_bad_dataset_and_its_thread_ends(qtbot, tmp_path):
     qtbot.waitUntil(lambda: any(isinstance(e, RunFinished) for e in events), timeout=2000)
     errors = [e for e in events if isinstance(e, RunError)]
     assert errors and "missing" in errors[0].message
+
+
+def test_workers_are_deleted_on_the_gui_thread(qtbot):
+    # Deleted in their own thread, a worker's destructor would wait for the GIL
+    # while holding a Qt lock the GUI thread may want: a deadlock seen in a
+    # dataset load. Qt must delete it back on the GUI thread.
+    import shiboken6
+    from PySide6.QtCore import Qt, QThread
+
+    from studio.gui.worker import CallWorker, join_thread, start_worker
+
+    gui = QThread.currentThread()
+    deleted_on = []
+    worker = CallWorker(lambda progress: 42)
+    worker.destroyed.connect(lambda *_: deleted_on.append(QThread.currentThread() is gui),
+                             Qt.ConnectionType.DirectConnection)
+    returned = []
+    worker.returned.connect(returned.append)
+    thread = start_worker(worker)
+    assert join_thread(thread, 5000)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(worker), timeout=5000)
+    assert returned == [42]
+    assert deleted_on == [True]
