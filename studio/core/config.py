@@ -95,7 +95,12 @@ class TrainConfig:
     # --- loss -------------------------------------------------------------
     loss: str = _f("bce", "Adversarial loss: bce (original GAN), hinge, or wgan-gp.", choices=LOSSES)
     aux_weight: float = _f(
-        1.0, "Weight of the auxiliary classification loss (ACGAN). Recipes used 1, 24 and 100.", min=0.0, max=1e4
+        1.0,
+        "Weight of the auxiliary classification loss (ACGAN). Recipes used 1, 24 and 100. A multi-label loss is "
+        "averaged over all labels, most of them absent, so it needs about the label count (24-100) to weigh "
+        "what 1-3 does for a softmax.",
+        min=0.0,
+        max=1e4,
     )
     aux_on_fake: bool = _f(
         True,
