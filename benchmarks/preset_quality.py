@@ -33,7 +33,7 @@ from studio.eval.results import load_results  # noqa: E402
 # name -> (preset, dataset override or None, extra evaluate arguments given the data folder)
 SETS = {
     "digits": ("acgan-digits", None, lambda data: []),
-    "shapes": ("acgan-multilabel-shapes", None,
+    "shapes": ("acgan-shapes-cpu", None,
                lambda data: ["--conditions", str(data / "iclevr" / "test.json"),
                              "--conditions", str(data / "iclevr" / "new_test.json")]),
     "faces": ("acgan-hair-eyes", None, lambda data: []),
@@ -58,7 +58,9 @@ def table(rows: list[dict]) -> str:
         if ":" in row["metric"]:  # per-class figures: python -m studio evaluate --per-class shows them
             continue
         conditions = str(row.get("conditions") or "")
-        metric = row["metric"] + (f" [{Path(conditions).name}]" if conditions.endswith(".json") else "")
+        # Scored on a conditions file: "test.json x 63" (the file, repeated to N images).
+        source = conditions.split(" x ")[0]
+        metric = row["metric"] + (f" [{Path(source).name}]" if source.endswith(".json") else "")
         if metric not in columns:
             columns.append(metric)
         cells.setdefault(row["generator"], {})[metric] = row["value"]

@@ -43,6 +43,7 @@ def test_presets_cover_the_recipes_and_are_valid():
         "acgan-digits",
         "acgan-cifar10",
         "acgan-multilabel-shapes",
+        "acgan-shapes-cpu",
         "cgan-hair-eyes",
         "acgan-hair-eyes",
         "dcgan-faces",
@@ -67,3 +68,29 @@ def test_dcgan_faces_preset_is_the_pytorch_tutorial_dcgan():
 def test_unknown_preset_lists_the_choices():
     with pytest.raises(Exception, match="choose one of .*dcgan-faces"):
         load_preset("nope")
+
+
+@pytest.mark.parametrize("preset", [p for p in list_presets() if p.config.dataset.startswith("builtin:")],
+                         ids=lambda p: p.name)
+def test_builtin_presets_build_for_their_condition_space(preset):
+    import torch
+
+    from studio.data.dataset import builtin_space
+
+    cfg = preset.config
+    space = builtin_space(cfg.dataset.split(":", 1)[1]) if cfg.conditional else NoCondition()
+    cfg.check_against(space)
+    g, d = build_models(cfg, space)
+    g.eval(), d.eval()
+    labels = space.sample(4, torch.Generator().manual_seed(0))
+    cond = space.encode(labels) if cfg.conditional else None
+    with torch.no_grad():
+        images = g(torch.randn(4, cfg.nz), cond)
+        logit, aux = d(images, cond)
+    assert images.shape == (4, cfg.channels, cfg.image_size, cfg.image_size)
+    assert logit.shape == (4,)
+    if cfg.family == "acgan":
+        assert aux.shape == (4, space.aux_dim)
+        assert torch.isfinite(space.aux_loss(aux, labels))
+    else:
+        assert aux is None
