@@ -70,7 +70,11 @@ class TrainConfig:
         choices=("concat", "multiply", "cbn"),
     )
     g_embed: int = _f(
-        0, "Width of G's condition embedding, concatenated to z and with cbn read by every BatchNorm (0 = the raw encoding).", min=0, max=4096
+        0,
+        "Width of G's condition embedding, concatenated to z and with cbn read by every BatchNorm "
+        "(0 = the raw encoding).",
+        min=0,
+        max=4096,
     )
     g_activation: str = _f(
         "relu", "Activation in G: relu (DCGAN) or leaky (LeakyReLU 0.2).", choices=("relu", "leaky")
@@ -117,7 +121,10 @@ class TrainConfig:
         max=0.5,
     )
     label_flip: float = _f(
-        0.0, "Probability of swapping real and fake targets for a D step. The i-CLEVR recipe used 0.1.", min=0.0, max=0.5
+        0.0,
+        "Probability of swapping real and fake targets for a D step. The i-CLEVR recipe used 0.1.",
+        min=0.0,
+        max=0.5,
     )
     gp_weight: float = _f(10.0, "Gradient penalty weight for wgan-gp.", min=0.0, max=1e3)
     d_steps: int = _f(1, "D updates per iteration.", min=1, max=20)
@@ -130,8 +137,12 @@ class TrainConfig:
     d_lr: float = _f(2e-4, "Adam learning rate of D. DCGAN: 2e-4.", min=1e-7, max=1.0)
     g_betas: list = _f([0.5, 0.999], "Adam betas of G. DCGAN: 0.5, 0.999.")
     d_betas: list = _f([0.5, 0.999], "Adam betas of D. DCGAN: 0.5, 0.999.")
-    lr_step_epochs: int = _f(0, "Multiply both learning rates by lr_gamma every this many epochs (0 = constant).", min=0)
-    lr_gamma: float = _f(0.8, "Factor of the step LR schedule. The faces recipe: 0.8 every 10 epochs.", min=0.01, max=1.0)
+    lr_step_epochs: int = _f(
+        0, "Multiply both learning rates by lr_gamma every this many epochs (0 = constant).", min=0
+    )
+    lr_gamma: float = _f(
+        0.8, "Factor of the step LR schedule. The faces recipe: 0.8 every 10 epochs.", min=0.01, max=1.0
+    )
     ema: bool = _f(False, "Keep an exponential moving average of G's weights (often sharper samples).")
     ema_decay: float = _f(0.999, "EMA decay per step. Typical 0.99-0.9999.", min=0.0, max=0.999999)
 
@@ -140,7 +151,8 @@ class TrainConfig:
     device: str = _f("auto", "auto (CUDA when present), cpu, cuda, or cuda:N.")
     precision: str = _f(
         "auto",
-        "auto: bfloat16 autocast on CPUs with bf16 instructions, float32 (TF32) on CUDA, where these models gain nothing from autocast; float32 turns it off.",
+        "auto: bfloat16 autocast on CPUs with bf16 instructions, float32 (TF32) on CUDA, where these models "
+        "gain nothing from autocast; float32 turns it off.",
         choices=PRECISIONS,
     )
     log_every: int = _f(10, "Report step figures every this many steps.", min=1, max=100_000)

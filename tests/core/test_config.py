@@ -1,8 +1,10 @@
 import pytest
+import torch
 
 from studio.core.conditions import Categorical, NoCondition
 from studio.core.config import TrainConfig, field_help
 from studio.core.models import build_models, count_parameters
+from studio.data.dataset import builtin_space
 from studio.errors import ConfigError
 from studio.presets import list_presets, load_preset
 
@@ -73,15 +75,12 @@ def test_unknown_preset_lists_the_choices():
 @pytest.mark.parametrize("preset", [p for p in list_presets() if p.config.dataset.startswith("builtin:")],
                          ids=lambda p: p.name)
 def test_builtin_presets_build_for_their_condition_space(preset):
-    import torch
-
-    from studio.data.dataset import builtin_space
-
     cfg = preset.config
     space = builtin_space(cfg.dataset.split(":", 1)[1]) if cfg.conditional else NoCondition()
     cfg.check_against(space)
     g, d = build_models(cfg, space)
-    g.eval(), d.eval()
+    g.eval()
+    d.eval()
     labels = space.sample(4, torch.Generator().manual_seed(0))
     cond = space.encode(labels) if cfg.conditional else None
     with torch.no_grad():
