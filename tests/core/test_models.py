@@ -8,6 +8,7 @@ from helpers import SPACES, random_dataset, tiny_config
 
 from studio.core.events import RunFinished, StepMetrics
 from studio.core.models import build_models
+from studio.core.models.dropout import ByteDropout
 from studio.core.rundir import RunDirectory
 from studio.core.trainer import Trainer
 
@@ -81,7 +82,7 @@ def test_spectral_norm_and_dropout_options():
     cfg = tiny_config(family="cgan-projection", d_spectral_norm=True, d_dropout=0.3)
     _, d = build_models(cfg, SPACES["categorical"])
     assert any(hasattr(m, "parametrizations") for m in d.modules())
-    assert any(isinstance(m, torch.nn.Dropout) for m in d.modules())
+    assert any(isinstance(m, ByteDropout) and m.p == 0.3 for m in d.modules())
 
 
 @pytest.mark.parametrize("space_name", ["categorical", "multi-label", "multi-attribute"])

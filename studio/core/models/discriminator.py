@@ -1,6 +1,7 @@
 """The DCGAN convolution discriminator with pluggable conditioning.
 
 Blocks of (Conv 4x4 stride 2, [BN], LeakyReLU 0.2, [dropout]) bring the image
+(the dropout draws its CPU mask cheaply: ``dropout.py``)
 down to 4x4 features; then a real/fake head and, by family:
 
 * dcgan            -- nothing else
@@ -31,6 +32,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from studio.core.conditions import ConditionSpace
 from studio.core.config import TrainConfig
+from studio.core.models.dropout import ByteDropout
 
 
 def minibatch_std(h: torch.Tensor, group: int = 4) -> torch.Tensor:
@@ -63,7 +65,7 @@ class Discriminator(nn.Module):
                 layers.append(nn.BatchNorm2d(cout))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             if config.d_dropout > 0:
-                layers.append(nn.Dropout(config.d_dropout))
+                layers.append(ByteDropout(config.d_dropout))
             return layers
 
         downs = int(math.log2(config.image_size)) - 2
