@@ -1,8 +1,8 @@
 """The DCGAN convolution discriminator with pluggable conditioning.
 
 Blocks of (Conv 4x4 stride 2, [BN], LeakyReLU 0.2, [dropout]) bring the image
-(the dropout draws its CPU mask cheaply: ``dropout.py``)
-down to 4x4 features; then a real/fake head and, by family:
+down to 4x4 features (the dropout is ``ByteDropout``, with a cheap CPU mask);
+then a real/fake head and, by family:
 
 * dcgan            -- nothing else
 * cgan-concat      -- the condition, embedded and tiled 4x4, is concatenated to

@@ -14,6 +14,7 @@ repeat.
 
 from __future__ import annotations
 
+import math
 import sys
 
 import torch
@@ -28,9 +29,7 @@ _LOW_BYTES = slice(0, 7) if sys.byteorder == "little" else slice(1, 8)
 
 def byte_keep_mask(shape: torch.Size, cut: int, device: torch.device | str = "cpu") -> torch.Tensor:
     """A bool tensor of ``shape``, each element True with probability ``(256 - cut) / 256``."""
-    n = 1
-    for s in shape:
-        n *= s
+    n = math.prod(shape)
     words = torch.empty((n + 6) // 7, dtype=torch.int64, device=device).random_()
     uniform = words.view(torch.uint8).view(-1, 8)[:, _LOW_BYTES].reshape(-1)[:n]
     return uniform.view(shape) >= cut
