@@ -13,7 +13,8 @@ everything runs through the command-line studio, in subprocesses.
 
 Sets: digits, faces, shapes (scored on i-CLEVR's test.json and new_test.json
 from ``--data``), mnist and anime (real data from ``--data``, by default
-``../shared/data`` beside the repository).
+``../shared/data`` beside the repository). ``--preset`` trains a set with
+another preset: ``anime --preset acgan-anime-hair-eyes``.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def main() -> int:
                         help="folder with MNIST/, anime-faces/ and iclevr/ (default ../shared/data)")
     parser.add_argument("--work", type=Path, help="where the projects go (default: a temporary folder)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--preset", help="train with this preset instead of the set's own "
+                        "(e.g. anime with acgan-hair-eyes)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a preset setting, as 'new --set' does (repeatable)")
     args = parser.parse_args()
@@ -89,6 +92,7 @@ def main() -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="gan-studio-quality-"))
     for name in args.sets:
         preset, dataset, extra = SETS[name]
+        preset = args.preset or preset
         project = (work / name).resolve()
         setup = ["new", str(project), "--preset", preset, "--set", "epochs=100000", "--set", "checkpoint_every=1",
                  "--set", "ema=true"]
