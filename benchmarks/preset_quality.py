@@ -83,8 +83,8 @@ def main() -> int:
                         help="folder with MNIST/, anime-faces/ and iclevr/ (default ../shared/data)")
     parser.add_argument("--work", type=Path, help="where the projects go (default: a temporary folder)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--preset", help="train with this preset instead of the set's own "
-                        "(e.g. anime with acgan-hair-eyes)")
+    parser.add_argument("--preset", help="train every set named with this preset instead of its own "
+                        "(e.g. anime --preset acgan-anime-hair-eyes)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a preset setting, as 'new --set' does (repeatable)")
     args = parser.parse_args()
