@@ -247,6 +247,7 @@ class CheckpointLab(JobPanelMixin, QWidget):
         self.entries: list[CheckpointEntry] = []
         self.refs: list[GeneratorRef] = []
         self.comparison: Comparison | None = None
+        self.comparison_run_id = ""  # the run the comparison was drawn from
         self.last_average: Path | None = None
         self.last_export = None
         self._init_jobs()
@@ -644,18 +645,26 @@ class CheckpointLab(JobPanelMixin, QWidget):
                 )
             except JobCancelled:
                 pass
-            return saved, result.describe_bn(), sorted(result.epochs), comparison
+            return run, saved, result.describe_bn(), sorted(result.epochs), comparison
 
         self.message.emit(f"Averaging {len(paths)} checkpoints of {run.run_id} "
                           f"({'re-estimating' if bn else 'averaging'} BatchNorm statistics)")
         return self._start("average", work, self._on_average_done, f"Averaging {len(paths)} checkpoints…")
 
+    def _shows(self, run: RunDirectory) -> bool:
+        """Whether the lab still shows ``run``, the run a finished job worked on."""
+        return self.run is not None and Path(self.run.path) == Path(run.path)
+
     def _on_average_done(self, value) -> None:
-        saved, bn_text, epochs, comparison = value
+        run, saved, bn_text, epochs, comparison = value
+        self.message.emit(f"Average saved to {saved}: {bn_text}")
+        if not self._shows(run):  # the user moved on to another run meanwhile: its panel stays as it is
+            self.status.setText(f"Averaged {run.run_id}: {Path(saved).name}")
+            self.averageSaved.emit(Path(saved))
+            return
         self.last_average = Path(saved)
         text = f"Saved {Path(saved).name} (epochs {_spans(epochs)}). {bn_text}."
         self.average_info.setText(text)
-        self.message.emit(f"Average saved to {saved}: {bn_text}")
         self.status.setText("Averaged" + ("" if comparison is not None else "; comparison cancelled"))
         self.refresh()
         index = next((i for i, r in enumerate(self.refs) if r.kind == "average" and r.path == Path(saved)), -1)
@@ -673,16 +682,21 @@ class CheckpointLab(JobPanelMixin, QWidget):
         average = self.last_average if self.last_average is not None and self.last_average.is_file() else None
 
         def work(progress, stopped):
-            return compare_run_generators(run, average, seed=0, should_stop=stopped, progress=progress)
+            return run, compare_run_generators(run, average, seed=0, should_stop=stopped, progress=progress)
 
         return self._start("compare", work, self._on_compare_done, "Drawing the comparison…")
 
-    def _on_compare_done(self, comparison: Comparison) -> None:
+    def _on_compare_done(self, value) -> None:
+        run, comparison = value
+        if not self._shows(run):
+            self.status.setText(f"Compared {run.run_id}: select it again to draw its comparison")
+            return
         self.status.setText("Compared")
         self._show_comparison(comparison)
 
     def _show_comparison(self, comparison: Comparison) -> None:
         self.comparison = comparison
+        self.comparison_run_id = self.run.run_id if self.run is not None else ""
         self.compare_view.set_images(comparison.titles, comparison.arrays())
         self.message.emit("Comparison: " + " | ".join(comparison.titles))
         self._update_controls()
@@ -695,7 +709,7 @@ class CheckpointLab(JobPanelMixin, QWidget):
         if self.comparison is None:
             return None
         path = Path(path)
-        title = f"{self.run.run_id}: same noise and conditions" if self.run is not None else None
+        title = f"{self.comparison_run_id}: same noise and conditions" if self.comparison_run_id else None
         sheet = compose_sheet(list(zip(self.comparison.titles, self.comparison.images)),
                               columns=len(self.comparison.images), title=title)
         try:

@@ -529,12 +529,20 @@ class MainWindow(QMainWindow):
         self.runs_panel.set_runs(infos)
 
     def _on_run_selected(self) -> None:
-        """The checkpoint lab and the condition explorer follow the run selected in the Runs tab."""
+        """The checkpoint lab, the condition explorer and the evaluation panel follow the Runs tab's selection.
+
+        When the run is no longer listed (another project, a run deleted) they let
+        go of it, so they never act on another project's files.
+        """
         run = self.runs_panel.selected_run()
-        if run is not None:
-            self.checkpoint_lab.set_run(run)
-            self.condition_explorer.set_run(run)
-            self.evaluation_panel.set_run(run)
+        if run is None:
+            shown = self.checkpoint_lab.run
+            listed = {Path(info.run.path) for info in self.runs_panel.infos}
+            if shown is not None and Path(shown.path) in listed:
+                return  # a click beside the rows: the run is still there to work on
+        self.checkpoint_lab.set_run(run)
+        self.condition_explorer.set_run(run)
+        self.evaluation_panel.set_run(run)
 
     def show_run(self, run: RunDirectory) -> None:
         if self.training:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -154,8 +154,25 @@ class RunsPanel(QWidget):
                 return
 
     def set_runs(self, infos: list[RunInfo]) -> None:
+        """Show ``infos``, keeping the selected run; ``itemSelectionChanged`` fires once, after the rebuild.
+
+        Rebuilding with signals live would move the selection row by row through
+        the other runs, and every panel following it would switch runs and back,
+        losing what the user had chosen there.
+        """
         selected = self.selected_run()
         self.infos = infos
+        with QSignalBlocker(self.tree), QSignalBlocker(self.tree.selectionModel()):
+            self._fill(infos)
+            if selected is not None:
+                self.select_run(selected.path)
+        self.empty.setVisible(not infos)
+        if selected is not None or self.selected_run() is not None:
+            # Followers re-read the run (new checkpoints) or let go of a run that is gone.
+            self.tree.itemSelectionChanged.emit()
+        self._update_buttons()
+
+    def _fill(self, infos: list[RunInfo]) -> None:
         self.tree.clear()
         for info in infos:
             epochs = f"{info.epochs_done}/{info.epochs_total}" if info.epochs_total else "?"
@@ -168,10 +185,6 @@ class RunsPanel(QWidget):
             item.setToolTip(4, info.note or info.state)
             item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.tree.addTopLevelItem(item)
-        if selected is not None:
-            self.select_run(selected.path)
-        self.empty.setVisible(not infos)
-        self._update_buttons()
 
     def _update_buttons(self) -> None:
         has = self.selected_run() is not None

@@ -209,6 +209,69 @@ def test_panels_follow_the_run_and_new_checkpoints(make_window, project, qtbot):
     assert window.condition_explorer.generator_combo.currentText() == "epoch 2"
 
 
+def test_refreshing_the_runs_keeps_what_each_panel_had_chosen(make_window, project, qtbot, tmp_path):
+    first = train_run(project, epochs=2, run_id="run-a")
+    second = train_run(project, epochs=2, run_id="run-b")
+    window, lab = open_lab(make_window, project)
+    window.runs_panel.select_run(second.path)
+    explorer, evaluation = window.condition_explorer, window.evaluation_panel
+    epoch1 = second.checkpoint_path(1)
+    lab.select_paths([epoch1])
+    [ref] = [r for r in evaluation.refs if Path(r.path) == Path(epoch1) and r.which != "ema"]
+    evaluation.select_refs([ref])
+    explorer.generator_combo.setCurrentIndex(explorer.generator_combo.findText("epoch 1"))
+    followed = []
+    for panel in (lab, explorer, evaluation):
+        real = panel.set_run
+        panel.set_run = lambda run, real=real: followed.append(run and run.run_id) or real(run)
+
+    # Refreshed after every checkpoint while training: run-a sorts first, and must not be visited.
+    window.refresh_runs()
+    assert followed == ["run-b"] * 3
+    assert lab.selected_paths() == [epoch1]
+    assert evaluation.selected_refs() == [ref]
+    assert explorer.generator_combo.currentText() == "epoch 1"
+    assert Path(lab.run.path) == Path(second.path) != Path(first.path)
+
+    # A project without runs: the panels let go of the other project's run.
+    assert window.new_project(tmp_path / "empty-project", "tiny-demo")
+    assert lab.run is None and explorer.run is None and evaluation.run is None
+    assert not button(window, "averageButton").isEnabled()
+
+
+def test_an_average_that_ends_after_the_user_moved_to_another_run_stays_with_its_run(
+        make_window, project, qtbot, monkeypatch):
+    import threading
+
+    import studio.gui.checkpoint_lab as lab_module
+
+    first = train_run(project, epochs=2, run_id="run-a")
+    second = train_run(project, epochs=2, run_id="run-b")
+    window, lab = open_lab(make_window, project)
+    window.runs_panel.select_run(second.path)
+    release = threading.Event()
+    real_average = lab_module.average_checkpoints
+
+    def held(*args, **kwargs):
+        release.wait(20)
+        return real_average(*args, **kwargs)
+
+    monkeypatch.setattr(lab_module, "average_checkpoints", held)
+    assert lab.average([c.path for c in second.checkpoints()])
+    window.runs_panel.select_run(first.path)
+    release.set()
+    qtbot.waitUntil(lambda: not lab.busy, timeout=30_000)
+
+    [average] = second.averages()
+    assert first.averages() == []
+    # run-a's panel shows nothing of run-b's job: no average to compare, no comparison to save as run-a's.
+    assert Path(lab.run.path) == Path(first.path)
+    assert lab.last_average is None and lab.comparison is None
+    assert "run-b" in window.findChild(QWidget, "labStatus").text()
+    window.runs_panel.select_run(second.path)
+    assert average.name in [r.path.name for r in lab.refs]
+
+
 def test_resuming_from_an_average_is_refused(make_window, project, qtbot):
     run = train_run(project, epochs=2)
     window, lab = open_lab(make_window, project)
