@@ -572,6 +572,10 @@ class DatasetPanel(QWidget):
         text = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, OSError) and exc.filename:
             text = f"{exc.filename}: {exc.strerror or exc}"
+        if self._wanted is not None and self._wanted != self._loading_key:
+            # Another dataset was chosen while this one loaded: its failure is history, not the new choice's.
+            self.warning.emit(f"{text} (another dataset was chosen meanwhile)")
+            return
         self.dataset = None
         self.summary = None
         self.preview.clear()

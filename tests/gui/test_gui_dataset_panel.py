@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gui_helpers import editor, make_folder_dataset, set_field, wait_dataset
+from gui_helpers import editor, make_folder_dataset, set_field, shrink, wait_dataset
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QListWidget, QWidget
@@ -105,3 +105,39 @@ def test_damaged_image_in_a_folder_is_reported_in_the_log(make_window, example, 
                     and window.dataset_panel.summary.key[0] == f"folder:{folder}", timeout=20_000)
     assert window.dataset_panel.summary.count == 20
     assert "broken.png" in window.findChild(QWidget, "logView").toPlainText()
+
+
+def test_a_superseded_load_that_fails_does_not_cancel_training_the_new_choice(
+        make_window, example, qtbot, tmp_path, monkeypatch):
+    import threading
+
+    import studio.data.dataset as dataset_module
+    from studio.errors import StudioError
+
+    folder = make_folder_dataset(tmp_path / "share", per_class=4)
+    release = threading.Event()
+    original = dataset_module.load_dataset
+
+    def flaky(spec, *args, **kwargs):
+        if spec.startswith("folder:"):
+            release.wait(20)
+            raise StudioError(f"{spec}: the network share dropped")
+        return original(spec, *args, **kwargs)
+
+    monkeypatch.setattr(dataset_module, "load_dataset", flaky)
+    window = make_window(example)
+    shrink(window, epochs=1)
+    wait_dataset(qtbot, window)
+    panel = window.dataset_panel
+    panel.set_folder(folder)
+    qtbot.waitUntil(panel.is_loading, timeout=10_000)
+    set_field(window, "dataset", "builtin:digits")  # changed their mind, and press Train at once
+    assert window.start_training()
+    assert window._pending is not None  # waiting for the data
+    release.set()
+    qtbot.waitUntil(lambda: "New run" in window.log_view.toPlainText(), timeout=60_000)
+    assert window.findChild(QWidget, "errorDialog") is None
+    assert "network share dropped" in window.log_view.toPlainText()
+    assert window.binder.config.dataset == "builtin:digits" and window.project.runs()
+    window.stop_training()
+    qtbot.waitUntil(lambda: not window.training, timeout=30_000)
