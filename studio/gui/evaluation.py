@@ -16,6 +16,7 @@ in the run, and the panel reads them back from there, so what is shown is what i
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,6 +129,23 @@ def _family(label: str) -> str:
     """The plot a curve goes to: every conditional accuracy on one (all in [0, 1]), each other metric alone."""
     metric = label.split(" ")[0]
     return "cond_acc" if metric.startswith("cond_acc") else metric
+
+
+
+# The evaluation core words its advice for the command line; the window names its own controls.
+_WINDOW_WORDS = (
+    (re.compile(r"retrain it with: python -m studio judge train .+ --force"), "retrain it with Train judge"),
+    (re.compile(r"with --inception-weights, or use --features judge"),
+     "in the Inception box, or choose Judge features"),
+    (re.compile(r"\(--features inception\)"), "(Inception features)"),
+)
+
+
+def for_the_window(text: str) -> str:
+    """An evaluation error's advice, naming the panel's controls instead of command-line flags."""
+    for pattern, words in _WINDOW_WORDS:
+        text = pattern.sub(words, text)
+    return text
 
 
 class EvaluationPanel(JobPanelMixin, QWidget):
@@ -757,6 +775,7 @@ class EvaluationPanel(JobPanelMixin, QWidget):
         if failure is None:
             return
         text, details = failure
+        text = for_the_window(text)
         title = "Cannot train the judge" if self._job == "judge" else "Cannot evaluate"
         if self._job == "auto":
             self.every_check.setChecked(False)

@@ -278,6 +278,7 @@ class JobPanelMixin:
     def _init_jobs(self) -> None:
         self._jobs = BackgroundJob(self)
         self._job = ""
+        self._job_failed = False
         self._on_done: Callable[[Any], None] = lambda value: None
 
     @property
@@ -290,7 +291,8 @@ class JobPanelMixin:
             return False
         self._job = name
         self._on_done = done
-        self._jobs.start(fn, self._on_progress, self._on_returned, self._on_errored, self._on_finished)
+        self._job_failed = False
+        self._jobs.start(fn, self._on_progress, self._on_returned, self._on_job_errored, self._on_finished)
         self.progress.setRange(0, 0)
         self.status.setText(text)
         self._update_controls()
@@ -305,6 +307,10 @@ class JobPanelMixin:
     def _on_returned(self, value) -> None:
         self._on_done(value)
 
+    def _on_job_errored(self, exc: BaseException) -> None:
+        self._job_failed = True
+        self._on_errored(exc)
+
     def _failure(self, exc: BaseException, what: str, log: str) -> tuple[str, str] | None:
         """None after reporting a cancel as '<what> cancelled'; else the error's text and details."""
         if isinstance(exc, JobCancelled) or self._jobs.cancelled:
@@ -318,7 +324,8 @@ class JobPanelMixin:
     def _on_finished(self) -> None:
         job = self._job
         self.progress.setRange(0, 100)
-        self.progress.setValue(100 if not self._jobs.cancelled else 0)
+        # A full bar says the job got there; a cancelled or failed one did not.
+        self.progress.setValue(0 if self._jobs.cancelled or self._job_failed else 100)
         self._update_controls()
         self.jobFinished.emit(job)
 

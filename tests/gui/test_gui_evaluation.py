@@ -146,6 +146,7 @@ def test_a_judge_of_another_dataset_is_refused_and_the_panel_stays_usable(make_w
     assert boxes and "trained for" in boxes[-1].text()
     assert "trained for" in window.log_view.toPlainText()
     assert len(load_results(run.path)) == before  # nothing written
+    assert panel.progress.value() == 0  # a failed job does not read as done
     for box in boxes:
         box.close()
 
@@ -245,3 +246,37 @@ def test_cancel_stops_an_evaluation_and_writes_nothing(make_window, tiny, qtbot)
     assert panel.status.text() == "Evaluation cancelled"
     assert not window.last_error and len(load_results(run.path)) == before
     assert button(window, "evaluateButton").isEnabled()
+
+
+def test_errors_name_the_panels_controls_not_command_line_flags(tmp_path, monkeypatch):
+    import torch
+
+    import studio.eval.evaluate as evaluate_module
+    from studio.errors import StudioError
+    from studio.eval.evaluate import EvaluationRequest, open_judge
+    from studio.eval.quality import inception_features
+    from studio.gui.evaluation import for_the_window
+
+    texts = []
+    weights = tmp_path / "not-inception.pth"
+    torch.save({"x": torch.zeros(2)}, weights)
+    with pytest.raises(StudioError) as offline:
+        inception_features(weights, with_logits=False)
+    texts.append(str(offline.value))
+    with pytest.raises(StudioError) as no_features:
+        EvaluationRequest(judge_torchscript="mine.pt", metrics=("fid",)).validate()
+    texts.append(str(no_features.value))
+
+    class OtherJudge:  # the dataset's stored judge, trained for another condition space
+        path, name, space = None, "stored", dataset_space("builtin:shapes")
+
+    monkeypatch.setattr(evaluate_module, "judge_for", lambda *args: OtherJudge())
+    config = type("Config", (), {"dataset": "table:/data/my anime/tags.csv"})()
+    with pytest.raises(StudioError) as mismatch:
+        open_judge(EvaluationRequest(), config, dataset_space("builtin:faces"), "cpu")
+    texts.append(str(mismatch.value))
+
+    assert "--" in "".join(texts)  # the core speaks to the command line...
+    shown = [for_the_window(t) for t in texts]
+    assert not any("--" in t or "python -m" in t for t in shown), shown  # ...the window to its own controls
+    assert "Inception box" in shown[0] and "Inception features" in shown[1] and "Train judge" in shown[2]
