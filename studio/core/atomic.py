@@ -33,6 +33,8 @@ def atomic_open(path: str | os.PathLike, overwrite: bool = True) -> Iterator[IO[
         raise FileExistsError(f"{path} already exists; not overwriting it")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); the file takes the mode it had, else what the umask allows.
+        os.chmod(tmp, _existing_mode(path))
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
@@ -49,6 +51,22 @@ def atomic_open(path: str | os.PathLike, overwrite: bool = True) -> Iterator[IO[
         except FileNotFoundError:
             pass
         raise
+
+
+def _read_umask() -> int:
+    umask = os.umask(0)  # reading the umask means setting it: done once, at import, before any thread writes
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
+def _existing_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_UMASK
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = True) -> None:

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from studio.core.atomic import atomic_open, atomic_torch_save, atomic_write_json, atomic_write_text
@@ -33,3 +35,14 @@ def test_no_overwrite_mode_refuses_existing_files(tmp_path):
     assert target.read_text() == "first"
     atomic_write_text(tmp_path / "new.txt", "x", overwrite=False)
     assert (tmp_path / "new.txt").read_text() == "x"
+
+
+def test_written_files_take_the_umask_and_keep_a_mode_the_user_set(tmp_path):
+    import studio.core.atomic as atomic
+
+    fresh = tmp_path / "project.json"
+    atomic_write_json(fresh, {"a": 1})
+    assert os.stat(fresh).st_mode & 0o777 == 0o666 & ~atomic._UMASK  # not the private 0600 of a temp file
+    os.chmod(fresh, 0o640)
+    atomic_write_json(fresh, {"a": 2})
+    assert os.stat(fresh).st_mode & 0o777 == 0o640
