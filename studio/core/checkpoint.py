@@ -43,6 +43,9 @@ def load_weights_only(path: Path, error: type[Exception] = CheckpointError, kind
 
     ``kind`` names what the file should have been, in the damaged-file message.
     """
+    if Path(path).is_file() and not zipfile.is_zipfile(path):
+        # torch.save writes zip archives; the legacy reader fails on other bytes with any exception it likes.
+        raise error(f"{path}: damaged or not a {kind} (not a zip archive)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:

@@ -31,6 +31,8 @@ def test_a_checkpoint_with_code_is_refused(tmp_path):
         (b"", "damaged"),
         (b"garbage" * 10, "damaged"),
         (pickle.dumps({"a": 1}), "damaged|refused"),
+        (b"hello\n", "not a zip archive"),  # torch's legacy reader raised KeyError on this one
+        (bytes([0x80, 0x02, 0x8a]), "not a zip archive"),
     ],
 )
 def test_damaged_files_are_named(tmp_path, content, message):
