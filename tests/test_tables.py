@@ -73,6 +73,16 @@ def test_bad_rows_are_skipped_and_reported_by_line(tmp_path):
     assert len(data) == 3 and data.labels.tolist() == [[1, 0], [0, 1], [0, 0]]
 
 
+def test_a_row_whose_tags_are_only_separators_is_skipped_not_a_crash(tmp_path):
+    # A spreadsheet export with an extra empty column, and one image left untagged.
+    lines = ["0,red hair blue eyes,", "1,blue hair red eyes,", "2,red hair red eyes,", "3,,", "4,blue hair blue eyes,"]
+    spec = _anime_like(tmp_path, lines, {f"{i}.png": RED for i in range(5)})
+    assert dataset_space(spec).attributes == [("hair", ["blue", "red"]), ("eyes", ["blue", "red"])]
+    with pytest.warns(UserWarning, match="line 4"):
+        data = load_dataset(spec, 16)
+    assert len(data) == 4
+
+
 def test_value_lists_fix_the_order_and_refuse_other_values(tmp_path):
     spec = _anime_like(
         tmp_path,

@@ -200,7 +200,7 @@ def _words(tags: str) -> list[str]:
 def _detect_attributes(rows: list[_Row]) -> list[str]:
     """The attribute words: of the words in most rows that rarely start one, the set that
     parses the most rows as VALUE ATTRIBUTE phrases, ordered by where they stand."""
-    texts = [r.tags for r in rows if isinstance(r.tags, str) and r.tags.strip()][:_DETECT_ROWS]
+    texts = [r.tags for r in rows if isinstance(r.tags, str) and _words(r.tags)][:_DETECT_ROWS]
     present: Counter[str] = Counter()
     first: Counter[str] = Counter()
     position: dict[str, float] = {}
