@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
 from studio.errors import StudioError
 
 __all__ = ["add_parsers", "COMMANDS"]
+
+
+def _at_least(low: int):
+    """An argparse type: an integer of at least ``low``, refused with the number it got."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is too small; give at least {low}")
+        return value
+
+    return parse
 
 
 def add_parsers(sub) -> None:
@@ -17,14 +33,15 @@ def add_parsers(sub) -> None:
     judge_sub.required = True
     t = judge_sub.add_parser("train", help="train and store the judge of a dataset; prints its held-out accuracy last")
     t.add_argument("dataset", help="dataset spec, e.g. builtin:digits, mnist:ROOT, table:PATH/tags.csv")
-    t.add_argument("--image-size", type=int, default=None,
+    t.add_argument("--image-size", type=_at_least(8), default=None,
                    help="image size the judge sees (default: 32 for digits/MNIST sets, else 64); "
                         "use the size of the runs it will score")
     t.add_argument("--channels", type=int, choices=(1, 3), default=None, help="1 or 3 (default: the set's own)")
-    t.add_argument("--size", type=int, default=0, help="images to draw for a built-in set (default its 12,000)")
-    t.add_argument("--epochs", type=int, default=None,
+    t.add_argument("--size", type=_at_least(0), default=0,
+                   help="images to draw for a built-in set (default its 12,000)")
+    t.add_argument("--epochs", type=_at_least(1), default=None,
                    help="training epochs (default 5, more for a small set: at least 2,000 steps of 32 images)")
-    t.add_argument("--width", type=int, default=32, help="channels of the first stage (default 32)")
+    t.add_argument("--width", type=_at_least(1), default=32, help="channels of the first stage (default 32)")
     t.add_argument("--device", default="auto", help="auto, cpu or cuda")
     t.add_argument("--out", metavar="PATH",
                    help="a folder or .pt file to write (default: beside the dataset cache, where evaluate looks)")
@@ -48,7 +65,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--judge", metavar="FILE",
                    help="a judge file (default: the dataset's stored judge, trained on first use)")
     p.add_argument("--judge-torchscript", metavar="FILE", help="your own TorchScript classifier as the judge")
-    p.add_argument("--judge-size", type=int, default=64, help="its input size in px (default 64)")
+    p.add_argument("--judge-size", type=_at_least(8), default=64, help="its input size in px (default 64)")
     p.add_argument("--judge-mean", default="0.5,0.5,0.5",
                    help="its input normalisation mean, on images in [0, 1] (default 0.5,0.5,0.5)")
     p.add_argument("--judge-std", default="0.5,0.5,0.5", help="its input normalisation std (default 0.5,0.5,0.5)")
@@ -108,7 +125,8 @@ def cmd_judge(args) -> int:
     if not space.is_conditional:
         raise StudioError(f"{args.dataset}: an unlabelled dataset has nothing for a judge to learn")
     size, channels = _judge_defaults(args.dataset)
-    size, channels = args.image_size or size, args.channels or channels
+    size = args.image_size if args.image_size is not None else size
+    channels = args.channels if args.channels is not None else channels
     default = default_judge_path(args.dataset, size, channels)
     out = Path(args.out).expanduser() if args.out else default
     if args.out and (out.is_dir() or args.out.endswith(("/", "\\")) or out.suffix != ".pt"):
@@ -120,7 +138,8 @@ def cmd_judge(args) -> int:
     try:
         dataset = load_dataset(args.dataset, size, channels, size=args.size, progress=progress)
         close()
-        epochs = args.epochs or default_epochs(len(dataset) - max(1, round(0.1 * len(dataset))))
+        held_out = max(1, round(0.1 * len(dataset)))
+        epochs = args.epochs if args.epochs is not None else default_epochs(len(dataset) - held_out)
         print(f"training a judge on {len(dataset)} images of {args.dataset} ({dataset.image_size} px, "
               f"{dataset.channels} channel(s)), {epochs} epochs", flush=True)
         judge = train_judge(dataset, epochs=epochs, width=args.width, device=resolve_device(args.device),
@@ -146,15 +165,22 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
 def _refs(args):
     from studio.core.averaging import comparison_refs
     from studio.eval.evaluate import generator_ref
+    from studio.project import PROJECT_FILE
 
     refs = []
     for item in args.generators:
         path = Path(item)
         if path.is_dir():
+            if (path / PROJECT_FILE).is_file():
+                raise StudioError(f"{path}: a project folder; name one of its runs, in {path / 'runs'}")
             found = comparison_refs(path)
             if not found:
                 raise StudioError(f"{path}: no checkpoints in this run yet")
-            refs += [r for r in found if r.which == "ema"] if args.ema else found
+            if args.ema:
+                found = [r for r in found if r.which == "ema"]
+                if not found:
+                    raise StudioError(f"{path}: this run kept no EMA of G (ema was off); leave out --ema")
+            refs += found
             continue
         refs.append(generator_ref(path, args.ema))
     return refs

@@ -180,6 +180,10 @@ def evaluate(
     if not space.is_conditional and request.features == "judge" and request.quality_metrics:
         raise StudioError(f"{config.dataset}: an unlabelled dataset has no judge to lend its features; "
                           "use the Inception features (--features inception)")
+    if "is" in request.metrics and request.features == "judge" and space.kind != "categorical":
+        # Refused before the judge is trained or any image scored: the judge gives IS no class logits here.
+        raise StudioError(f"{config.dataset}: IS needs one class per image, and {space.describe()} is not a "
+                          "categorical set; leave out is, or use the Inception features (--features inception)")
     condition_sets = [(Path(p).name, load_conditions(p, space)) for p in request.conditions] or [("", None)]
     dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size, progress)
     needs_judge = conditioned or (request.features == "judge" and request.quality_metrics)
@@ -202,16 +206,16 @@ def evaluate(
 
     rows: list[dict] = list(reference)
     referenced: set[Path] = set()
-    for ref in refs:
+    names = display_names([(str(ref), str(ref.path)) for ref in refs])
+    for ref, name in zip(refs, names):
         check_stop(should_stop, "evaluation")
         g, g_space, g_config = load_generator(ref, device)
         if g_space != space or g_config.dataset != config.dataset or g_config.image_size != config.image_size:
             raise StudioError(f"{ref.path}: draws {g_space.describe()} of {g_config.dataset} at "
                               f"{g_config.image_size} px, unlike {refs[0].path}; evaluate generators of one "
                               "dataset together")
-        name = str(ref)
         which = "average" if ref.kind == "average" else ref.which
-        base = {"generator": name, "checkpoint": str(ref.path), "which": which, "epoch": ref.epoch or None}
+        base = {"generator": str(ref), "checkpoint": str(ref.path), "which": which, "epoch": ref.epoch or None}
         new: list[dict] = []
         if conditioned:
             for cname, labels in condition_sets:
@@ -239,11 +243,31 @@ def evaluate(
     return rows
 
 
+def display_names(generators: list[tuple[str, str]]) -> list[str]:
+    """Names of (name, checkpoint path) pairs for a table: a name that several files share gets its run's id.
+
+    Two runs at the same epoch both hold an "epoch 2" and an "EMA at epoch 2";
+    their figures must not land on one line.
+    """
+    files_of: dict[str, set[str]] = {}
+    for name, path in generators:
+        files_of.setdefault(name, set()).add(path)
+    out = []
+    for name, path in generators:
+        if len(files_of[name]) > 1:
+            folder = Path(path).parent
+            where = folder.parent.name if folder.name == "checkpoints" else str(folder)
+            name = f"{where}/{name}"
+        out.append(name)
+    return out
+
+
 def format_table(rows: list[dict]) -> str:
     """A text table of rows: one line per generator, one column per metric (per-class figures left out)."""
     metrics: list[str] = []
     table: dict[str, dict[str, float]] = {}
-    for row in rows:
+    names = display_names([(row["generator"], row["checkpoint"]) for row in rows])
+    for row, name in zip(rows, names):
         metric = row["metric"]
         if ":" in metric:
             continue
@@ -251,7 +275,7 @@ def format_table(rows: list[dict]) -> str:
             metric = f"{metric} [{row['conditions'].split(' x ')[0]}]"
         if metric not in metrics:
             metrics.append(metric)
-        table.setdefault(row["generator"], {})[metric] = row["value"]
+        table.setdefault(name, {})[metric] = row["value"]
     if not table:
         return ""
     width = max(12, *(len(g) for g in table))

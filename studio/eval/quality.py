@@ -163,12 +163,15 @@ class _Passthrough(nn.Module):
 
 def quality_from_features(real: torch.Tensor | None, fake: torch.Tensor | None,
                           metrics: tuple[str, ...] = ("fid", "kid"), fake_logits: torch.Tensor | None = None,
-                          kid_subsets: int = 50, kid_subset_size: int = 1000, is_splits: int = 10) -> dict[str, float]:
+                          kid_subsets: int = 50, kid_subset_size: int = 1000, is_splits: int = 10,
+                          seed: int = 0) -> dict[str, float]:
     """FID/KID between two feature sets and IS of ``fake_logits``, each computed by torchmetrics.
 
     KID draws ``kid_subsets`` subsets of ``kid_subset_size`` (at most half the
     smaller set, so that the subsets differ) and reports their mean and
-    standard deviation.
+    standard deviation.  Its subsets and IS's shuffle come from ``seed``, on a
+    forked random state: the same features give the same figures, and the
+    process's own random stream (a training run beside it) is left alone.
     """
     from torchmetrics.image.fid import FrechetInceptionDistance
     from torchmetrics.image.inception import InceptionScore
@@ -193,14 +196,18 @@ def quality_from_features(real: torch.Tensor | None, fake: torch.Tensor | None,
                                           subset_size=subset)
             kid.update(real, real=True)
             kid.update(fake, real=False)
-            mean, std = kid.compute()
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                mean, std = kid.compute()
             out["kid"], out["kid_std"] = float(mean), float(std)
         if "is" in metrics:
             if fake_logits is None or len(fake_logits) < 2:
                 raise StudioError("IS needs class logits of at least 2 generated images")
             score = InceptionScore(feature=nn.Identity(), splits=min(is_splits, len(fake_logits)))
             score.update(fake_logits.double())
-            mean, std = score.compute()
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                mean, std = score.compute()
             out["is"], out["is_std"] = float(mean), float(std)
     return out
 
@@ -276,5 +283,5 @@ def image_quality(
         if "is" in metrics:
             is_logits.append(features.logits(images).float().cpu())
     out = quality_from_features(real, torch.cat(fake) if fake else None, tuple(metrics),
-                                torch.cat(is_logits) if is_logits else None)
+                                torch.cat(is_logits) if is_logits else None, seed=seed)
     return QualityResult(out, features.name, features.comparable, n, len(real) if real is not None else 0)

@@ -137,7 +137,7 @@ _WINDOW_WORDS = (
     (re.compile(r"retrain it with: python -m studio judge train .+ --force"), "retrain it with Train judge"),
     (re.compile(r"with --inception-weights, or use --features judge"),
      "in the Inception box, or choose Judge features"),
-    (re.compile(r"\(--features inception\)"), "(Inception features)"),
+    (re.compile(r" \(--features inception\)"), ""),  # the text names the Inception features already
 )
 
 

@@ -120,3 +120,59 @@ def test_evaluate_api_stops_when_asked_and_keeps_what_it_finished(tiny_run, judg
     added = load_results(tiny_run)[before:]
     assert {r["generator"] for r in added} == {"real images", "epoch_0001.pt"}
     assert all(0.0 <= f <= 1.0 for _, f in seen)
+
+
+def test_evaluating_two_runs_keeps_their_figures_apart(tiny_run, judge, tmp_path, capsys):
+    import shutil
+
+    other = tiny_run.parent / "other-run"
+    shutil.copytree(tiny_run, other)
+    assert main(["evaluate", str(tiny_run), str(other), "--judge", judge, "--metrics", "cond_acc", "--n", "20",
+                 "--no-save", "--quiet"]) == 0
+    table = capsys.readouterr().out.split("generator", 1)[1].splitlines()[1:]
+    names = [line.split()[0] for line in table if line.strip()]
+    # Both runs hold an "epoch 2" and an "EMA at epoch 2": four lines, each naming its run, and the real images.
+    assert sorted(names) == sorted(["real", f"{tiny_run.name}/epoch", "other-run/epoch", f"{tiny_run.name}/EMA",
+                                    "other-run/EMA"])
+    shutil.rmtree(other)
+
+
+def test_evaluate_refuses_what_it_cannot_score_before_any_work(tiny_run, judge, tmp_path, capsys, monkeypatch):
+    import studio.eval.evaluate as evaluate_module
+
+    # A project folder is not a run.
+    project = tiny_run.parent.parent
+    assert main(["evaluate", str(project), "--judge", judge]) == 2
+    assert f"{project}: a project folder; name one of its runs" in capsys.readouterr().err
+    # --ema on a run that kept none names the run, instead of scoring nothing.
+    plain = tmp_path / "no-ema-run"
+    (plain / "checkpoints").mkdir(parents=True)
+    (plain / "config.json").write_text(json.dumps({**json.loads((tiny_run / "config.json").read_text()),
+                                                   "ema": False}))
+    for path in (tiny_run / "checkpoints").glob("epoch_*.pt"):
+        state = torch.load(path, weights_only=True)
+        state["ema"] = None
+        torch.save(state, plain / "checkpoints" / path.name)
+    assert main(["evaluate", str(plain), "--ema", "--judge", judge, "--metrics", "cond_acc"]) == 2
+    assert f"{plain}: this run kept no EMA of G" in capsys.readouterr().err
+    # IS in judge features needs a categorical set: refused before any data is loaded or judge opened.
+    from studio.data.dataset import dataset_space
+    from studio.errors import StudioError
+
+    faces = (None, dataset_space("builtin:faces"), type("Config", (), {"dataset": "builtin:faces"})())
+    monkeypatch.setattr(evaluate_module, "load_generator", lambda ref, device: faces)
+    monkeypatch.setattr("studio.data.dataset.load_dataset", lambda *a, **k: pytest.fail("the dataset was loaded"))
+    monkeypatch.setattr(evaluate_module, "open_judge", lambda *a, **k: pytest.fail("the judge was opened"))
+    ckpt = next((tiny_run / "checkpoints").glob("epoch_*.pt"))
+    with pytest.raises(StudioError, match="builtin:faces: IS needs one class per image"):
+        evaluate([generator_ref(ckpt)], EvaluationRequest(metrics=("cond_acc", "is")))
+
+
+@pytest.mark.parametrize("option,value", [("--image-size", "-4"), ("--size", "-5"), ("--epochs", "0"),
+                                          ("--width", "0")])
+def test_judge_train_refuses_numbers_out_of_range_by_name(option, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["judge", "train", "builtin:digits", option, value])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert option in err and "too small" in err

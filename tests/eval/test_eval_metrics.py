@@ -73,6 +73,21 @@ def test_fid_and_kid_are_near_zero_for_the_same_set_and_grow_with_noise(digits, 
     assert scores[0]["is"] > 7.0 and scores[2]["is"] < scores[0]["is"]
 
 
+def test_kid_and_is_repeat_for_the_same_features_and_leave_the_global_random_stream_alone():
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(120, 8, generator=g), torch.randn(120, 8, generator=g) + 0.3
+    logits = torch.randn(120, 5, generator=g)
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    first = quality_from_features(real, fake, ("kid", "is"), logits, kid_subsets=10, kid_subset_size=30)
+    assert torch.equal(torch.rand(3), expected_next)  # the caller's stream did not move
+    again = quality_from_features(real, fake, ("kid", "is"), logits, kid_subsets=10, kid_subset_size=30)
+    assert again == first
+    other = quality_from_features(real, fake, ("kid", "is"), logits, kid_subsets=10, kid_subset_size=30, seed=1)
+    assert other["kid"] != first["kid"]
+
+
 def test_real_features_are_cached_per_dataset_and_feature_space(digits, digits_judge, _private_cache):
     calls = []
 
