@@ -237,6 +237,7 @@ class MainWindow(QMainWindow):
         self.binder.configEdited.connect(self._on_config_edited)
         self.binder.validityChanged.connect(lambda _: self._update_train_reason())
         self.model_panel.presetChosen.connect(self._on_preset_chosen)
+        self.model_panel.confirm_preset = self._confirm_preset
         self.dataset_panel.message.connect(lambda text: self.log_view.log(text))
         self.dataset_panel.warning.connect(lambda text: self.log_view.log(text, "warning"))
         self.dataset_panel.datasetFailed.connect(lambda text: self.log_view.log(f"dataset: {text}", "error"))
@@ -332,6 +333,16 @@ class MainWindow(QMainWindow):
         if self.project is not None:
             self.project.config = config
             self._set_dirty(True)
+
+    def _confirm_preset(self, name: str) -> bool:
+        """A preset replaces every setting: unsaved ones only when the user says so."""
+        if not self.dirty:
+            return True  # the project file still holds what the panel shows
+        sb = QMessageBox.StandardButton
+        answer = self._ask("Load preset",
+                           f"Preset {name} replaces every setting, including the changes you have not saved. "
+                           "Load it?", sb.Yes | sb.Cancel, sb.Cancel)
+        return answer == sb.Yes
 
     def _on_preset_chosen(self, name: str) -> None:
         if self.project is not None:

@@ -9,6 +9,8 @@ parameter counts of G and D.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -158,6 +160,9 @@ class ModelPanel(QWidget):
         binder.configChanged.connect(self._on_config_changed)
         binder.spaceChanged.connect(self._on_space_changed)
         binder.validityChanged.connect(self._on_validity_changed)
+        # Asked before a preset replaces the settings shown (the window asks when they are unsaved).
+        self.confirm_preset: Callable[[str], bool] = lambda name: True
+        self._shown_preset = ""
         self.preset_combo.activated.connect(self._on_preset_activated)
         self.load_presets()
         self._on_space_changed(binder.space)
@@ -200,6 +205,7 @@ class ModelPanel(QWidget):
 
     def show_preset(self, name: str) -> None:
         """Select ``name`` in the combo without applying it (a project was opened)."""
+        self._shown_preset = name
         with signals_blocked(self.preset_combo):
             self.preset_combo.setCurrentIndex(self.preset_combo.findData(name))
         preset = self._presets.get(name)
@@ -210,6 +216,9 @@ class ModelPanel(QWidget):
         name = self.preset_combo.itemData(index)
         preset = self._presets.get(name)
         if preset is None:
+            return
+        if not self.confirm_preset(name):
+            self.show_preset(self._shown_preset)  # the combo goes back to what the settings still are
             return
         self.show_preset(name)
         self.binder.load(preset.config, edited=True)

@@ -144,3 +144,24 @@ def test_preset_combo_loads_a_recipe(make_window, example):
     assert window.project.preset == "acgan-digits"
     assert window.isWindowModified()
     assert "categorical" in window.findChild(QLabel, "conditionLabel").text()
+
+
+def test_a_preset_replaces_unsaved_settings_only_when_the_user_says_so(make_window, example, answers):
+    from PySide6.QtWidgets import QMessageBox
+
+    window = make_window(example)
+    combo = window.findChild(QComboBox, "presetCombo")
+    before = combo.currentText()
+    set_field(window, "epochs", 77)  # an unsaved change
+    answers.next = [QMessageBox.StandardButton.Cancel]
+    digits = combo.findData("acgan-digits")
+    combo.setCurrentIndex(digits)  # what a click in the list does before it reports the choice
+    combo.activated.emit(digits)
+    assert "replaces every setting" in answers.asked[-1]
+    assert window.binder.config.epochs == 77 and window.project.preset != "acgan-digits"
+    assert combo.currentText() == before
+
+    combo.setCurrentIndex(digits)
+    combo.activated.emit(digits)  # answered Yes this time
+    assert window.binder.config.dataset == "builtin:digits" and window.binder.config.epochs != 77
+    assert window.project.preset == "acgan-digits"
