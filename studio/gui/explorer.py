@@ -762,6 +762,12 @@ class ConditionExplorer(QWidget):
         try:
             layout = self._build_layout()
         except StudioError as exc:
+            # The grid drawn before belongs to other settings: it goes, so it cannot be exported as these.
+            self.layout = None
+            self._job_id += 1  # a render of it still under way is dropped
+            self.mosaic = None
+            self.view.set_frame(None, None)
+            self.title.setText(f"<b>{html.escape(str(self.ref))}</b>: no grid for these settings")
             self._show_reason(str(exc))
             self._update_controls()
             return

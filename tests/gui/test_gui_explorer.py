@@ -235,6 +235,9 @@ def test_colour_space_has_pickers_and_hue_sweeps(make_window, qtbot, project):
     choose(window, "explorerModeCombo", "hue-map")
     reason = window.findChild(QWidget, "explorerReason")
     assert reason.isVisible() and "same attribute" in reason.text()
+    # The sweep drawn before is not shown, nor offered for export, as if it were this map.
+    assert explorer.mosaic is None and not window.findChild(QPushButton, "explorerExportButton").isEnabled()
+    assert not window.findChild(QPushButton, "explorerSheetButton").isEnabled()
     choose(window, "explorerColsCombo", 1)
     settle(qtbot, explorer)
     assert not reason.isVisible()
