@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QProgressDialog,
     QStyle,
     QTabWidget,
     QWidget,
@@ -56,7 +57,14 @@ from studio.gui.resources import icon, projects_dir
 from studio.gui.runs_panel import RunsPanel, describe_run
 from studio.gui.settings import add_recent_project, recent_projects, remove_recent_project, settings
 from studio.gui.timeline import export_gif, export_png
-from studio.gui.worker import TrainingJob, TrainingWorker, join_thread, start_worker, thread_running
+from studio.gui.worker import (
+    BackgroundJob,
+    TrainingJob,
+    TrainingWorker,
+    join_thread,
+    start_worker,
+    thread_running,
+)
 from studio.project import PROJECT_FILE, Project
 
 __all__ = ["MainWindow", "EXAMPLE_PROJECT", "example_project_path"]
@@ -103,6 +111,8 @@ class MainWindow(QMainWindow):
         self._live_run: str | None = None
         self._session_states: dict[str, str] = {}
         self._presets = []
+        self._gif_job = BackgroundJob(self)  # the timeline's GIF export: many frames, off the GUI thread
+        self._gif_progress: QProgressDialog | None = None
 
         self.binder = ConfigBinder(self)
         self.dataset_panel = DatasetPanel(self.binder)
@@ -530,6 +540,8 @@ class MainWindow(QMainWindow):
                 self._presets = list_presets()
             except StudioError:
                 self._presets = []
+        self._gif_job = BackgroundJob(self)  # the timeline's GIF export: many frames, off the GUI thread
+        self._gif_progress: QProgressDialog | None = None
         infos = []
         for run in self.project.runs():
             path = str(run.path)
@@ -835,20 +847,62 @@ class MainWindow(QMainWindow):
         if out is not None:
             self.export_grid(out)
 
-    def export_timeline(self, path: str | Path, scale: int | None = None, captions: bool | None = None):
+    def export_timeline(self, path: str | Path, scale: int | None = None, captions: bool | None = None) -> bool:
+        """Write the timeline as a GIF in the background, with progress and Cancel; False when one is running.
+
+        A long run at a large scale takes seconds of drawing and encoding, which
+        must not freeze the window (or the training beside it).
+        """
         timeline = self.dashboard.timeline
         scale = timeline.export_scale.value() if scale is None else int(scale)
         captions = timeline.export_captions.isChecked() if captions is None else bool(captions)
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            count = export_gif(path, timeline.timeline, scale, captions)
-        except (StudioError, OSError) as exc:
-            QApplication.restoreOverrideCursor()
-            self.show_error("Cannot export the timeline", _error_text(exc))
-            return None
-        QApplication.restoreOverrideCursor()
-        self.log_view.log(f"Exported {count} epochs to {path}")
-        return count
+        if self._gif_job.busy:
+            self.statusBar().showMessage("A timeline export is still running.", 5000)
+            return False
+        frames = timeline.timeline.snapshot()  # training may add frames meanwhile
+        path = Path(path)
+
+        def work(progress, stopped):
+            return path, export_gif(path, frames, scale, captions, progress=progress, should_stop=stopped)
+
+        dialog = QProgressDialog(f"Exporting {len(frames)} epochs to {path.name}…", "Cancel", 0, 100, self)
+        dialog.setObjectName("timelineExportProgress")
+        dialog.setWindowTitle("Export timeline")
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(400)  # a short export never flashes a dialog
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.canceled.connect(self._gif_job.cancel)
+        self._gif_progress = dialog
+        return self._gif_job.start(work, self._on_gif_progress, self._on_gif_written, self._on_gif_failed,
+                                   self._on_gif_finished)
+
+    @property
+    def exporting_timeline(self) -> bool:
+        return self._gif_job.busy
+
+    def _on_gif_progress(self, text: str, fraction: float) -> None:
+        if self._gif_progress is not None:
+            self._gif_progress.setLabelText(text)
+            self._gif_progress.setValue(round(100 * fraction))
+
+    def _on_gif_written(self, value) -> None:
+        path, count = value
+        if count is None:
+            self.log_view.log(f"Timeline export to {path} cancelled; nothing written")
+        else:
+            self.log_view.log(f"Exported {count} epochs to {path}")
+            self.statusBar().showMessage(f"Exported {count} epochs to {path}", 5000)
+
+    def _on_gif_failed(self, exc: BaseException) -> None:
+        text = _error_text(exc) if isinstance(exc, (StudioError, OSError)) else f"{type(exc).__name__}: {exc}"
+        self.show_error("Cannot export the timeline", text, getattr(exc, "details", ""))
+
+    def _on_gif_finished(self) -> None:
+        if self._gif_progress is not None:
+            self._gif_progress.close()
+            self._gif_progress.deleteLater()
+            self._gif_progress = None
 
     def export_gif_dialog(self) -> None:
         if not self.dashboard.timeline.count():
@@ -888,6 +942,7 @@ class MainWindow(QMainWindow):
                 join_thread(self._thread)
             finally:
                 QApplication.restoreOverrideCursor()
+        self._gif_job.shutdown()
         self.checkpoint_lab.shutdown()
         self.condition_explorer.shutdown()
         self.evaluation_panel.shutdown()

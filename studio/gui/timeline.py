@@ -12,7 +12,8 @@ from __future__ import annotations
 import io
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,12 @@ class SampleTimeline:
         self._trim()
         return self.frames.index(frame)
 
+    def snapshot(self) -> "SampleTimeline":
+        """A copy of the frames another thread may read while this timeline keeps growing."""
+        copy = SampleTimeline()
+        copy.frames = [replace(frame) for frame in self.frames]
+        return copy
+
     def _trim(self) -> None:
         # Drop in-memory pixels of old frames that can be read back from disk.
         for frame in self.frames[:-_KEEP_IN_MEMORY]:
@@ -147,24 +154,38 @@ def export_png(path: str | Path, grid: np.ndarray, frame: TimelineFrame, scale: 
 
 
 def export_gif(
-    path: str | Path, timeline: SampleTimeline, scale: int = 1, captions: bool = True, frame_ms: int = 400
-) -> int:
-    """Every frame as one animated GIF (looping, the last frame held longer); returns the frame count."""
+    path: str | Path, timeline: SampleTimeline, scale: int = 1, captions: bool = True, frame_ms: int = 400,
+    progress: Callable[[str, float], None] | None = None, should_stop: Callable[[], bool] | None = None,
+) -> int | None:
+    """Every frame as one animated GIF (looping, the last frame held longer); returns the frame count.
+
+    Pure PIL, so it may run in a worker thread on a :meth:`SampleTimeline.snapshot`;
+    when ``should_stop`` turns true it returns None and writes nothing.
+    """
     from studio.core.atomic import atomic_write_bytes
 
     if not len(timeline):
         raise StudioError("the timeline is empty; train at least one epoch first")
     images = []
+    total = len(timeline.frames)
     for i, frame in enumerate(timeline.frames):
+        if should_stop is not None and should_stop():
+            return None
         image = frame_image(timeline.image(i), frame, scale, captions).convert("RGB")
         if images and image.size != images[0].size:
             image = image.resize(images[0].size)
         images.append(image)
+        if progress is not None:
+            progress(f"epoch {frame.epoch}: frame {i + 1} of {total}", 0.8 * (i + 1) / total)
     durations = [frame_ms] * len(images)
     durations[-1] = frame_ms * 4
+    if progress is not None:
+        progress("encoding the GIF", 0.85)
     buffer = io.BytesIO()
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0,
                    optimize=False)
+    if should_stop is not None and should_stop():
+        return None
     atomic_write_bytes(Path(path), buffer.getvalue())
     return len(images)
 

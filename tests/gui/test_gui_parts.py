@@ -80,9 +80,19 @@ def test_timeline_reads_old_frames_back_and_exports(tmp_path):
     assert size == (120, 80)
     w, h = export_png(tmp_path / "cap.png", timeline.image(11), timeline.frames[11], scale=2, captions=True)
     assert w > 60 and h > 40
-    assert export_gif(tmp_path / "all.gif", timeline, scale=1, captions=True) == 12
+    snapshot = timeline.snapshot()
+    timeline.add(TimelineFrame(13, 2, 3, [], [], None, np.zeros((20, 30, 3), dtype=np.uint8)))
+    assert len(snapshot) == 12  # frames added meanwhile are not the export's
+    seen = []
+    assert export_gif(tmp_path / "all.gif", snapshot, scale=1, captions=True,
+                      progress=lambda text, f: seen.append(f)) == 12
     with Image.open(tmp_path / "all.gif") as gif:
         assert gif.n_frames == 12
+    assert len(seen) >= 12 and seen == sorted(seen) and 0 < seen[-1] < 1
+    # Cancelled part way: nothing is written.
+    assert export_gif(tmp_path / "cancelled.gif", snapshot, should_stop=lambda: len(seen) > 15,
+                      progress=lambda text, f: seen.append(f)) is None
+    assert not (tmp_path / "cancelled.gif").exists()
 
 
 def test_sample_view_keeps_captions_legible(qtbot):

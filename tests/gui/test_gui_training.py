@@ -89,9 +89,11 @@ def test_train_pause_stop_export(make_window, example, qtbot, tmp_path):
     assert w > grid.shape[1] and h > grid.shape[0]
 
     gif = tmp_path / "timeline.gif"
-    assert window.export_timeline(gif, scale=1, captions=False) == window.dashboard.timeline.count()
+    assert window.export_timeline(gif, scale=1, captions=False)  # in the background
+    qtbot.waitUntil(lambda: not window.exporting_timeline, timeout=30_000)
     with Image.open(gif) as img:
         assert img.n_frames == window.dashboard.timeline.count()
+    assert f"Exported {window.dashboard.timeline.count()} epochs to {gif}" in window.log_view.toPlainText()
 
     # The runs list knows the run and shows it again from its files.
     runs = window.runs_panel
