@@ -136,14 +136,21 @@ def decode_in_threads(n: int, decode: Callable[[int], bool], report: Callable[[i
     """Call ``decode(i)`` for every ``i < n`` on a few threads; the boolean mask of those that returned True.
 
     PIL releases the GIL while decoding, so threads overlap the work.
-    ``report(done)`` runs on the calling thread every ``every`` images and at the end.
+    ``report(done)`` runs on the calling thread every ``every`` images and at the end;
+    an exception it raises (a cancelled load) drops the images not yet decoded
+    instead of waiting for all of them.
     """
     ok = np.zeros(n, dtype=bool)
-    with ThreadPoolExecutor(max_workers=threads or min(8, (os.cpu_count() or 1) + 2)) as pool:
+    pool = ThreadPoolExecutor(max_workers=threads or min(8, (os.cpu_count() or 1) + 2))
+    try:
         for i, good in enumerate(pool.map(decode, range(n))):
             ok[i] = good
             if report is not None and ((i + 1) % every == 0 or i == n - 1):
                 report(i + 1)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return ok
 
 

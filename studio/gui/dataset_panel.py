@@ -11,6 +11,7 @@ the model).  Every choice ends as the one dataset spec string of the config.
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -173,6 +174,10 @@ class CountsChart(pg.PlotWidget):
         self.setFixedHeight(int(18 * len(shown) + 56))
 
 
+
+class _LoadStopped(Exception):
+    """Raised inside a dataset load that was superseded or whose window is closing."""
+
 class DatasetPanel(QWidget):
     datasetLoaded = Signal(object)  # DatasetSummary
     datasetFailed = Signal(str)
@@ -188,6 +193,7 @@ class DatasetPanel(QWidget):
         self.summary: DatasetSummary | None = None
         self._wanted: tuple | None = None
         self._loading_key: tuple | None = None
+        self._stop_load = threading.Event()  # set to end the running load at its next progress report
         self._threads: list = []
         self._worker = None
         self._busy = False
@@ -503,19 +509,27 @@ class DatasetPanel(QWidget):
         if key is None or (self.summary is not None and self.summary.key == key):
             return
         if self._busy:
+            if key != self._loading_key:
+                self._stop_load.set()  # the running load is no longer wanted: end it at its next report
             return  # started again when the running load ends
         spec, size, image_size, channels = key
         self._loading_key = key
         self._started = time.perf_counter()
+        stop = self._stop_load = threading.Event()
 
         def load(progress):
             from studio.data.dataset import load_dataset
+
+            def report(message: str, fraction: float) -> None:
+                if stop.is_set():  # checked at every report: a folder reader reports every few images
+                    raise _LoadStopped()
+                progress(message, fraction)
 
             started = time.perf_counter()
             # A folder reader reports skipped files as warnings; the log panel shows them.
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                dataset = load_dataset(spec, image_size, channels, size, progress)
+                dataset = load_dataset(spec, image_size, channels, size, report)
             summary = summarise_dataset(dataset, key, time.perf_counter() - started)
             summary.warnings = [str(w.message) for w in caught]
             return dataset, summary
@@ -569,6 +583,9 @@ class DatasetPanel(QWidget):
     def _on_failed(self, exc: Exception) -> None:
         from studio.errors import StudioError
 
+        if isinstance(exc, _LoadStopped):
+            self.status.setText(f"Stopped loading {self._loading_key[0]}")
+            return
         text = str(exc) if isinstance(exc, StudioError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, OSError) and exc.filename:
             text = f"{exc.filename}: {exc.strerror or exc}"
@@ -638,8 +655,10 @@ class DatasetPanel(QWidget):
         return self._wanted == key and (self._busy or self._debounce.isActive())
 
     def shutdown(self) -> None:
+        """Stop a load under way (closing must not wait for a big folder to finish) and join its thread."""
         self._debounce.stop()
         self._wanted = None
+        self._stop_load.set()
         for thread in self._threads:
             join_thread(thread)
         self._threads.clear()

@@ -141,3 +141,34 @@ def test_a_superseded_load_that_fails_does_not_cancel_training_the_new_choice(
     assert window.binder.config.dataset == "builtin:digits" and window.project.runs()
     window.stop_training()
     qtbot.waitUntil(lambda: not window.training, timeout=30_000)
+
+
+def test_closing_stops_a_folder_load_instead_of_waiting_for_every_image(
+        make_window, example, qtbot, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    import studio.data.folder as folder_module
+
+    folder = make_folder_dataset(tmp_path / "big", per_class=300, size=8)
+    decoded = []
+    lock = threading.Lock()
+    original = folder_module._load
+
+    def slow(*args):  # a slow disk: 600 images take seconds
+        time.sleep(0.02)
+        with lock:
+            decoded.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(folder_module, "_load", slow)
+    window = make_window(example)
+    wait_dataset(qtbot, window)
+    panel = window.dataset_panel
+    panel.set_folder(folder)
+    qtbot.waitUntil(lambda: len(decoded) > 10, timeout=30_000)
+    threads = list(panel._threads)
+    panel.shutdown()  # what closing the window does: it returns once the load has ended
+    assert not any(t.isRunning() for t in threads)
+    assert len(decoded) < 600  # the images not yet read were dropped, not waited for
+    assert panel.summary is None or not panel.summary.key[0].startswith("folder:")
