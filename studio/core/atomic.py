@@ -6,6 +6,7 @@ untouched and no half-written file under the final name.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -29,6 +30,8 @@ def atomic_open(path: str | os.PathLike, overwrite: bool = True) -> Iterator[IO[
     """Yield a binary file; on clean exit it replaces ``path`` in one rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a folder is there; give a file name", str(path))
     if not overwrite and path.exists():
         raise FileExistsError(f"{path} already exists; not overwriting it")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -92,8 +95,11 @@ def atomic_torch_save(obj, path: str | os.PathLike, overwrite: bool = True) -> N
 
 def atomic_save_image(image, path: str | os.PathLike, format: str | None = None, overwrite: bool = True, **params) -> None:
     """Save a PIL image atomically; the format follows the extension unless given."""
+    from PIL import Image
+
     path = Path(path)
-    fmt = format or {".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP"}.get(path.suffix.lower(), "PNG")
+    # PIL's own table of extensions (.tif, .bmp, .jpg ...); PNG for a name without a known one.
+    fmt = format or Image.registered_extensions().get(path.suffix.lower(), "PNG")
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **params)
     atomic_write_bytes(path, buffer.getvalue(), overwrite)

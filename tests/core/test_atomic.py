@@ -46,3 +46,21 @@ def test_written_files_take_the_umask_and_keep_a_mode_the_user_set(tmp_path):
     os.chmod(fresh, 0o640)
     atomic_write_json(fresh, {"a": 2})
     assert os.stat(fresh).st_mode & 0o777 == 0o640
+
+
+def test_images_take_the_format_their_name_asks_for_and_a_folder_is_named(tmp_path):
+    from PIL import Image
+
+    from studio.core.atomic import atomic_save_image
+
+    image = Image.new("RGB", (4, 4), "red")
+    for name, fmt in (("grid.tiff", "TIFF"), ("grid.bmp", "BMP"), ("grid.jpg", "JPEG"), ("grid", "PNG")):
+        atomic_save_image(image, tmp_path / name)
+        with Image.open(tmp_path / name) as saved:
+            assert saved.format == fmt, name
+    folder = tmp_path / "out"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        atomic_save_image(image, folder)
+    assert info.value.filename == str(folder) and "a folder is there" in str(info.value)
+    assert list(folder.iterdir()) == []  # no temporary file left in it or beside it
