@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--quiet", action="store_true", help="no progress bar, only a line per epoch")
         if name == "train":
             p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one setting")
+        else:
+            p.add_argument("--rewind", action="store_true",
+                           help="resume from a checkpoint older than the run's latest, overwriting the later "
+                                "checkpoints as training reaches their epochs")
 
     p = sub.add_parser("sample", help="write a grid of samples from a checkpoint")
     p.add_argument("checkpoint", help="a checkpoint file (.pt)")
@@ -324,6 +328,12 @@ def _resolve_resume(path: Path):
 
 def cmd_resume(args) -> int:
     run, checkpoint = _resolve_resume(Path(args.project).expanduser())
+    later = run.checkpoints_after(checkpoint)
+    if later and not args.rewind:
+        # Evaluations and averages name those files: replacing them is never silent.
+        raise StudioError(f"{checkpoint}: the run has {len(later)} later checkpoint(s), up to {later[-1].path.name}, "
+                          "which training would overwrite; pass --rewind to resume from it anyway, or resume "
+                          "from the run's latest")
     config = run.read_config()
     changes = {k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None}
     config = config.replace(**changes) if changes else config

@@ -64,6 +64,17 @@ def test_train_sample_info_resume(project, tmp_path, capsys):
     state = torch.load(run / "checkpoints" / "epoch_0003.pt", weights_only=True)
     assert state["epoch"] == 3
 
+    # An older checkpoint rewinds the run over later files: only when asked to.
+    capsys.readouterr()
+    later = [(run / "checkpoints" / f"epoch_000{e}.pt").read_bytes() for e in (2, 3)]
+    first = run / "checkpoints" / "epoch_0001.pt"
+    assert main(["resume", str(first), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{first}: the run has 2 later checkpoint(s), up to epoch_0003.pt" in err and "--rewind" in err
+    assert [(run / "checkpoints" / f"epoch_000{e}.pt").read_bytes() for e in (2, 3)] == later
+    assert main(["resume", str(first), "--rewind", "--quiet"]) == 0
+    assert torch.load(run / "checkpoints" / "epoch_0003.pt", weights_only=True)["epoch"] == 3
+
 
 def test_interrupted_train_leaves_a_checkpoint_and_resumes(project):
     assert main(["train", str(project), "--quiet", "--max-steps", "2"]) == 0

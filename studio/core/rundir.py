@@ -128,6 +128,14 @@ class RunDirectory:
         found = self.checkpoints()
         return found[-1] if found else None
 
+    def checkpoints_after(self, path: str | Path) -> list[CheckpointInfo]:
+        """The training checkpoints written after ``path``: resuming from it rewinds the run past them,
+        and training overwrites them as it reaches their epochs."""
+        found = self.checkpoints()
+        names = [c.path.name for c in found]
+        name = Path(path).name
+        return found[names.index(name) + 1 :] if name in names else []
+
     def samples(self) -> list[tuple[int, Path]]:
         if not self.samples_dir.is_dir():
             return []

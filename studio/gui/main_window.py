@@ -632,6 +632,16 @@ class MainWindow(QMainWindow):
         except (StudioError, OSError) as exc:
             self.show_error("Cannot resume", _error_text(exc))
             return False
+        later = run.checkpoints_after(checkpoint)
+        if later:
+            sb = QMessageBox.StandardButton
+            answer = self._ask("Rewind the run?",
+                               f"{Path(checkpoint).name} is not the run's latest checkpoint. Resuming from it "
+                               f"rewinds the run: training overwrites its {len(later)} later checkpoint(s), up to "
+                               f"{later[-1].path.name}, as it reaches their epochs. Resume from it?",
+                               sb.Yes | sb.Cancel, sb.Cancel)
+            if answer != sb.Yes:
+                return False
         self.log_view.log(f"Resuming {run.path} from {checkpoint}")
         return self._launch(config, run, str(checkpoint), None)
 

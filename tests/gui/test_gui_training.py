@@ -123,7 +123,7 @@ def test_export_action_uses_the_file_chosen(make_window, example, qtbot, tmp_pat
         assert img.size == (grid.shape[1] * 3, grid.shape[0] * 3)
 
 
-def test_resume_continues_a_run(make_window, example, qtbot):
+def test_resume_continues_a_run(make_window, example, qtbot, answers):
     window = make_window(example)
     shrink(window, epochs=2)
     _train(qtbot, window, 2)
@@ -149,6 +149,13 @@ def test_resume_continues_a_run(make_window, example, qtbot):
 
     qtbot.waitUntil(drawn_to_the_end, timeout=5000)
     assert plots.curve_data("lossPlot", "d_loss")[0][0] <= 1
+
+    # Resuming from an older checkpoint would overwrite the later ones: asked first, and Cancel keeps them.
+    answers.next = [QMessageBox.StandardButton.Cancel]
+    latest = run.latest_checkpoint().path.read_bytes()
+    assert not window.resume_training(checkpoint=run.checkpoint_path(1))
+    assert "rewinds the run" in answers.asked[-1] and "epoch_0003.pt" in answers.asked[-1]
+    assert not window.training and run.latest_checkpoint().path.read_bytes() == latest
 
 
 def test_trainer_error_keeps_checkpoints_and_window(make_window, example, qtbot, monkeypatch):
