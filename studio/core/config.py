@@ -133,6 +133,14 @@ class TrainConfig:
         max=0.5,
     )
     gp_weight: float = _f(10.0, "Gradient penalty weight for wgan-gp.", min=0.0, max=1e3)
+    mode_seeking: float = _f(
+        0.0,
+        "Weight of the mode-seeking term (MSGAN): G draws its fakes in pairs that share a condition and is "
+        "penalised when two noise vectors give near-identical images, for a G that ignores z (identical columns "
+        "in the sample grid). 0 disables; the MSGAN paper used 1.",
+        min=0.0,
+        max=100.0,
+    )
     d_steps: int = _f(1, "D updates per iteration.", min=1, max=20)
     g_steps: int = _f(1, "G updates per iteration (the i-CLEVR recipe used several).", min=1, max=20)
 

@@ -15,7 +15,14 @@ import torch.nn.functional as F
 
 from studio.core.config import TrainConfig
 
-__all__ = ["AdversarialLoss", "adversarial_loss", "d_targets", "gradient_penalty"]
+__all__ = [
+    "AdversarialLoss",
+    "adversarial_loss",
+    "d_targets",
+    "gradient_penalty",
+    "mode_seeking_loss",
+    "paired_labels",
+]
 
 
 @dataclass(frozen=True)
@@ -87,3 +94,23 @@ def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor, cond
     logit, _ = discriminator(mixed, cond)
     (grad,) = torch.autograd.grad(logit.float().sum(), mixed, create_graph=True)
     return ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+
+
+def paired_labels(labels: torch.Tensor) -> torch.Tensor:
+    """The batch's labels with the second half a copy of the first, so fakes i and i + n/2 share a condition."""
+    h = labels.shape[0] // 2
+    paired = labels.clone()
+    paired[h : 2 * h] = labels[:h]
+    return paired
+
+
+def mode_seeking_loss(fake: torch.Tensor, z: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """MSGAN's term (Mao et al., 2019) over the pairs (i, i + n/2) that :func:`paired_labels` made.
+
+    The ratio of image distance to noise distance is large when z matters; G
+    minimises its reciprocal, so two noise vectors that give one image cost most.
+    """
+    h = fake.shape[0] // 2
+    image_gap = (fake[:h].float() - fake[h : 2 * h].float()).abs().mean()
+    noise_gap = (z[:h].float() - z[h : 2 * h].float()).abs().mean()
+    return 1.0 / (image_gap / noise_gap + eps)

@@ -36,7 +36,7 @@ from studio.core.events import (
     RunStarted,
     StepMetrics,
 )
-from studio.core.losses import adversarial_loss, d_targets, gradient_penalty
+from studio.core.losses import adversarial_loss, d_targets, gradient_penalty, mode_seeking_loss, paired_labels
 from studio.core.models import build_models, count_parameters
 from studio.core.rundir import RunDirectory
 from studio.core.sampling import GRID_PADDING, generate_grid, grid_noise, to_uint8_grid
@@ -305,24 +305,32 @@ class Trainer:
             return torch.zeros((), device=self.device)
         return self.space.aux_accuracy(logits.detach().float(), labels)
 
-    def _d_step(self, real: torch.Tensor, labels: torch.Tensor, keep_fake: bool) -> torch.Tensor | None:
-        """Update D once; with ``keep_fake`` return the fakes (with G's graph) for the G step.
+    def _fake_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Conditions of a step's fakes: the real batch's, paired up when the mode-seeking term needs pairs."""
+        return paired_labels(labels) if self.config.mode_seeking > 0 else labels
+
+    def _d_step(
+        self, real: torch.Tensor, labels: torch.Tensor, fake_labels: torch.Tensor, keep_fake: bool
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Update D once; with ``keep_fake`` return the fakes (with G's graph) and their noise for the G step.
 
         Reusing the D step's fakes in the next G step, as the DCGAN example does,
         saves one G forward pass per iteration.
         """
         cond = self.space.encode(labels)
+        fake_cond = cond if fake_labels is labels else self.space.encode(fake_labels)
         n = real.shape[0]
         real_t, fake_t = d_targets(self.config, n, self.device)
+        z = self._noise(n)
         with self.precision.autocast():
             with torch.set_grad_enabled(keep_fake):
-                fake = self.g(self._noise(n), cond)
+                fake = self.g(z, fake_cond)
             real_logit, real_aux = self.d(real, cond)
-            fake_logit, fake_aux = self.d(fake.detach(), cond)
+            fake_logit, fake_aux = self.d(fake.detach(), fake_cond)
             loss = self.loss.d(real_logit, fake_logit, real_t, fake_t)
             loss = loss + self._aux(real_aux, labels)
             if self.config.aux_on_fake:
-                loss = loss + self._aux(fake_aux, labels)
+                loss = loss + self._aux(fake_aux, fake_labels)
         if self.loss.penalised:
             loss = loss + self.config.gp_weight * gradient_penalty(self.d, real, fake.detach(), cond)
         self.opt_d.zero_grad(set_to_none=True)
@@ -335,24 +343,30 @@ class Trainer:
                 torch.sigmoid(real_logit.detach().float()).mean(),
                 torch.sigmoid(fake_logit.detach().float()).mean(),
                 self._aux_acc(real_aux, labels),
-                self._aux_acc(fake_aux, labels),
+                self._aux_acc(fake_aux, fake_labels),
             ]
         )
         self.figures.add_d(figures)
         self.epoch_figures.add_d(figures)
-        return fake if keep_fake else None
+        return (fake, z) if keep_fake else None
 
-    def _g_step(self, labels: torch.Tensor, fake: torch.Tensor | None = None) -> None:
+    def _g_step(self, labels: torch.Tensor, kept: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
+        """Update G once on ``labels``, with the D step's fakes and noise when ``kept``, else fresh ones."""
         cond = self.space.encode(labels)
         # G's update needs gradients through D, not of D's weights: freezing D
         # skips its weight-gradient convolutions (about a tenth of a step).
         self.d.requires_grad_(False)
         try:
             with self.precision.autocast():
-                if fake is None:
-                    fake = self.g(self._noise(labels.shape[0]), cond)
+                if kept is None:
+                    z = self._noise(labels.shape[0])
+                    fake = self.g(z, cond)
+                else:
+                    fake, z = kept
                 logit, aux = self.d(fake, cond)
                 loss = self.loss.g(logit) + self._aux(aux, labels)
+                if self.config.mode_seeking > 0:
+                    loss = loss + self.config.mode_seeking * mode_seeking_loss(fake, z)
             self.opt_g.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
         finally:
@@ -462,11 +476,12 @@ class Trainer:
                 return False
             real, labels = self._batch(order[i * cfg.batch_size : (i + 1) * cfg.batch_size])
             g_turn = (i + 1) % cfg.d_steps == 0
-            fake = self._d_step(real, labels, keep_fake=g_turn)
+            fake_labels = self._fake_labels(labels)
+            kept = self._d_step(real, labels, fake_labels, keep_fake=g_turn)
             if g_turn:
-                self._g_step(labels, fake)
+                self._g_step(fake_labels, kept)
                 for _ in range(cfg.g_steps - 1):
-                    self._g_step(labels)
+                    self._g_step(fake_labels)
             self.step += 1
             report_images += real.shape[0]
             epoch_images += real.shape[0]

@@ -73,6 +73,7 @@ LABELS = {
     "label_noise": "Label noise",
     "label_flip": "Label flip",
     "gp_weight": "GP weight",
+    "mode_seeking": "Mode seeking",
     "d_steps": "D steps",
     "g_steps": "G steps",
     "batch_size": "Batch size",

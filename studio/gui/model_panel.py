@@ -36,7 +36,7 @@ GROUPS = (
       "d_spectral_norm", "d_minibatch_std")),
     ("Loss", ("loss", "aux_weight", "aux_on_fake", "label_smoothing", "label_noise", "label_flip", "d_steps",
               "g_steps"),
-     ("gp_weight",)),
+     ("gp_weight", "mode_seeking")),
     ("Optimisation", ("batch_size", "epochs", "g_lr", "g_betas", "d_lr", "d_betas", "lr_step_epochs", "lr_gamma",
                       "ema", "ema_decay"), ()),
     ("Run", ("seed", "device", "precision"), ("log_every", "checkpoint_every", "sample_grid_max")),

@@ -78,7 +78,10 @@ def test_epoch_grid_uses_the_same_noise_and_conditions_every_epoch(tmp_path, mon
     assert grids[0].grid.dtype.name == "uint8" and grids[0].grid.shape[2] == 3
 
 
-@pytest.mark.parametrize("family,extra", [("acgan", {"ema": True, "d_dropout": 0.2}), ("dcgan", {})])
+@pytest.mark.parametrize(
+    "family,extra",
+    [("acgan", {"ema": True, "d_dropout": 0.2}), ("dcgan", {}), ("cgan-concat", {"mode_seeking": 1.0, "g_steps": 2})],
+)
 def test_resume_gives_the_same_weights_as_a_straight_run(tmp_path, family, extra):
     cfg = tiny_config(family=family, epochs=4, lr_step_epochs=1, lr_gamma=0.5, label_noise=0.1, label_flip=0.2, **extra)
     straight, *_ = train(tmp_path, cfg, name="straight")
@@ -208,3 +211,46 @@ def test_ema_decay_warms_up_so_early_averages_forget_the_initial_weights():
     counts = [torch.tensor(5)]
     update(counts, [torch.tensor(9)], torch.tensor(3))
     assert counts[0].item() == 9
+
+
+def test_mode_seeking_loss_is_largest_for_a_g_that_ignores_z():
+    from studio.core.losses import mode_seeking_loss, paired_labels
+
+    labels = torch.arange(10).view(5, 2)
+    paired = paired_labels(labels)
+    assert torch.equal(paired[2:4], labels[:2]) and torch.equal(paired[:2], labels[:2])
+    assert torch.equal(paired[4], labels[4])  # an odd batch leaves its last fake unpaired
+
+    z = torch.randn(8, 16)
+    copies = torch.randn(4, 3, 8, 8).repeat(2, 1, 1, 1).requires_grad_()
+    varied = torch.randn(8, 3, 8, 8)
+    assert mode_seeking_loss(copies, z) > 1e3 > 10 * mode_seeking_loss(varied, z)
+    # Its gradient pushes the two images of a pair apart.
+    close = (copies.detach() + 0.01 * torch.randn_like(copies)).requires_grad_()
+    mode_seeking_loss(close, z).backward()
+    step = close.detach() - 0.1 * close.grad.sign()
+    assert (step[:4] - step[4:]).abs().mean() > (close[:4] - close[4:]).abs().mean()
+
+
+def test_mode_seeking_draws_fakes_in_pairs_that_share_a_condition(tmp_path, monkeypatch):
+    import studio.core.losses as losses
+
+    cfg = tiny_config(family="acgan", epochs=1, mode_seeking=2.0, g_steps=2)
+    trainer = Trainer(cfg, random_dataset(SPACE), RunDirectory(tmp_path), max_steps=2, write_files=False)
+    trainer._setup()
+    conds, terms = [], []
+    forward = trainer.g.forward
+    monkeypatch.setattr(trainer.g, "forward", lambda z, cond: conds.append(cond) or forward(z, cond))
+    monkeypatch.setattr(trainer_module, "mode_seeking_loss",
+                        lambda fake, z: terms.append(fake.shape) or losses.mode_seeking_loss(fake, z))
+    monkeypatch.setattr(trainer, "_setup", lambda: None)
+    assert trainer.run().reason == "stopped"
+    # Two iterations: one fake batch for D and G, one fresh batch for the second G step.
+    assert len(conds) == 4 and len(terms) == 4
+    for cond in conds:
+        assert torch.equal(cond[:4], cond[4:])
+    # Off, the fakes take the real batch's conditions as they come.
+    labels = trainer.labels[:8]
+    assert trainer._fake_labels(labels) is not labels
+    assert Trainer(cfg.replace(mode_seeking=0.0), random_dataset(SPACE), RunDirectory(tmp_path))._fake_labels(
+        labels) is labels

@@ -1,0 +1,81 @@
+"""How much a generator's images vary within one condition, against real images of that condition:
+``python benchmarks/condition_diversity.py RUN/checkpoints/epoch_0020.pt [more checkpoints]``.
+
+A conditional GAN can meet its conditions with one image per condition,
+ignoring z (mode collapse within the condition); conditional accuracy cannot
+see that, and FID sees it only mixed with everything else. This takes the
+conditions that occur most often among the dataset's real images (exact label
+vectors shared by at least two images), and for each measures the mean L1
+distance between pairs of images of that condition (pixels in [-1, 1]): up to
+``--per`` real images, and ``--per`` generated ones with fresh noise. It
+prints the real spread, then for each checkpoint (its G and, when kept, its
+EMA) the generated spread and its ratio to the real one: about 1 varies as
+much as the data, near 0 means G ignores z.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+from studio.core.checkpoint import generator_from_checkpoint, load_checkpoint  # noqa: E402
+from studio.data.dataset import load_dataset  # noqa: E402
+
+
+def pair_spread(images: torch.Tensor) -> float:
+    """Mean L1 distance over all pairs of ``images`` (N, C, H, W)."""
+    pairs = list(itertools.combinations(range(len(images)), 2))
+    return float(torch.stack([(images[i] - images[j]).abs().mean() for i, j in pairs]).mean())
+
+
+def common_conditions(labels: torch.Tensor, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(label vector, indices of the real images with exactly it) for the ``count`` commonest, each held twice+."""
+    flat = labels.reshape(len(labels), -1).float()
+    values, inverse, counts = torch.unique(flat, dim=0, return_inverse=True, return_counts=True)
+    order = torch.argsort(counts, descending=True)
+    return [(labels[(inverse == k).nonzero()[0, 0]], (inverse == k).nonzero()[:, 0])
+            for k in order[:count].tolist() if counts[k] >= 2]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+", type=Path)
+    parser.add_argument("--conditions", type=int, default=24, help="commonest conditions to measure (default 24)")
+    parser.add_argument("--per", type=int, default=16, help="images per condition (default 16)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+
+    _, space, config = generator_from_checkpoint(args.checkpoints[0], "g")
+    dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size)
+    chosen = common_conditions(dataset.labels, args.conditions)
+    real = [pair_spread(dataset.images[idx[: args.per]].float().div(127.5).sub(1.0)) for _, idx in chosen]
+    real_spread = sum(real) / len(real)
+    print(f"{config.dataset}: {len(chosen)} conditions, up to {args.per} images each")
+    print(f"{'real images':36s} spread {real_spread:.4f}")
+    for path in args.checkpoints:
+        kept_ema = bool(load_checkpoint(path, mmap=True).get("ema"))
+        for which in ("g", "ema") if kept_ema else ("g",):
+            g, g_space, g_config = generator_from_checkpoint(path, which)
+            if g_space != space:
+                sys.exit(f"{path}: draws {g_space.describe()}, unlike {args.checkpoints[0]}")
+            noise = torch.Generator().manual_seed(args.seed)
+            spreads = []
+            for label, _ in chosen:
+                z = torch.randn(args.per, g_config.nz, generator=noise)
+                cond = space.encode(label.unsqueeze(0).repeat(args.per, *[1] * label.dim()))
+                spreads.append(pair_spread(g(z, cond).float()))
+            spread = sum(spreads) / len(spreads)
+            name = f"{path.parent.parent.name}/{path.name}" + (" (EMA)" if which == "ema" else "")
+            print(f"{name:36s} spread {spread:.4f}  ratio to real {spread / real_spread:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
