@@ -10,7 +10,10 @@ distance between pairs of images of that condition (pixels in [-1, 1]): up to
 ``--per`` real images, and ``--per`` generated ones with fresh noise. It
 prints the real spread, then for each checkpoint (its G and, when kept, its
 EMA) the generated spread and its ratio to the real one: about 1 varies as
-much as the data, near 0 means G ignores z.
+much as the data, near 0 means G ignores z. A second figure measures the
+spread once each image's mean colour is taken away: a G that varies only the
+overall brightness or tint of one scene scores high on the first and low on
+the second, where real scenes that differ in layout score on both.
 """
 
 from __future__ import annotations
@@ -28,10 +31,18 @@ from studio.core.checkpoint import generator_from_checkpoint, load_checkpoint  #
 from studio.data.dataset import load_dataset  # noqa: E402
 
 
-def pair_spread(images: torch.Tensor) -> float:
-    """Mean L1 distance over all pairs of ``images`` (N, C, H, W)."""
+def pair_spread(images: torch.Tensor, centred: bool = False) -> float:
+    """Mean L1 distance over all pairs of ``images`` (N, C, H, W); ``centred``: each image less its mean colour."""
+    if centred:
+        images = images - images.mean(dim=(2, 3), keepdim=True)
     pairs = list(itertools.combinations(range(len(images)), 2))
     return float(torch.stack([(images[i] - images[j]).abs().mean() for i, j in pairs]).mean())
+
+
+def spreads(batches: list[torch.Tensor]) -> tuple[float, float]:
+    """(spread, centred spread), each the mean over the conditions' batches."""
+    return (sum(pair_spread(b) for b in batches) / len(batches),
+            sum(pair_spread(b, centred=True) for b in batches) / len(batches))
 
 
 def common_conditions(labels: torch.Tensor, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -55,10 +66,10 @@ def main() -> int:
     _, space, config = generator_from_checkpoint(args.checkpoints[0], "g")
     dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size)
     chosen = common_conditions(dataset.labels, args.conditions)
-    real = [pair_spread(dataset.images[idx[: args.per]].float().div(127.5).sub(1.0)) for _, idx in chosen]
-    real_spread = sum(real) / len(real)
+    real = spreads([dataset.images[idx[: args.per]].float().div(127.5).sub(1.0) for _, idx in chosen])
     print(f"{config.dataset}: {len(chosen)} conditions, up to {args.per} images each")
-    print(f"{'real images':36s} spread {real_spread:.4f}")
+    print(f"{'':36s} {'spread':>8s} {'ratio':>6s}   {'less mean colour':>16s} {'ratio':>6s}")
+    print(f"{'real images':36s} {real[0]:8.4f} {1:6.2f}   {real[1]:16.4f} {1:6.2f}")
     for path in args.checkpoints:
         kept_ema = bool(load_checkpoint(path, mmap=True).get("ema"))
         for which in ("g", "ema") if kept_ema else ("g",):
@@ -66,14 +77,14 @@ def main() -> int:
             if g_space != space:
                 sys.exit(f"{path}: draws {g_space.describe()}, unlike {args.checkpoints[0]}")
             noise = torch.Generator().manual_seed(args.seed)
-            spreads = []
+            batches = []
             for label, _ in chosen:
                 z = torch.randn(args.per, g_config.nz, generator=noise)
                 cond = space.encode(label.unsqueeze(0).repeat(args.per, *[1] * label.dim()))
-                spreads.append(pair_spread(g(z, cond).float()))
-            spread = sum(spreads) / len(spreads)
+                batches.append(g(z, cond).float())
+            raw, centred = spreads(batches)
             name = f"{path.parent.parent.name}/{path.name}" + (" (EMA)" if which == "ema" else "")
-            print(f"{name:36s} spread {spread:.4f}  ratio to real {spread / real_spread:.2f}")
+            print(f"{name:36s} {raw:8.4f} {raw / real[0]:6.2f}   {centred:16.4f} {centred / real[1]:6.2f}")
     return 0
 
 

@@ -137,7 +137,9 @@ class TrainConfig:
         0.0,
         "Weight of the mode-seeking term (MSGAN): G draws its fakes in pairs that share a condition and is "
         "penalised when two noise vectors give near-identical images, for a G that ignores z (identical columns "
-        "in the sample grid). 0 disables; the MSGAN paper used 1.",
+        "in the sample grid). 0 disables; the MSGAN paper used 1. On acgan-shapes-cpu, 0.2 for 20 CPU minutes "
+        "tripled how much a condition's scenes differ (much of it in overall brightness, not layout) and cost "
+        "some 0.05 of conditional accuracy; 1 gave noisy images.",
         min=0.0,
         max=100.0,
     )
