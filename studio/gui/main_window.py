@@ -540,8 +540,6 @@ class MainWindow(QMainWindow):
                 self._presets = list_presets()
             except StudioError:
                 self._presets = []
-        self._gif_job = BackgroundJob(self)  # the timeline's GIF export: many frames, off the GUI thread
-        self._gif_progress: QProgressDialog | None = None
         infos = []
         for run in self.project.runs():
             path = str(run.path)

@@ -25,7 +25,7 @@ def _train(qtbot, window, epochs_wanted: int = 2, timeout: int = 90_000):
     qtbot.waitUntil(lambda: timeline.count() >= epochs_wanted, timeout=timeout)
 
 
-def test_train_pause_stop_export(make_window, example, qtbot, tmp_path):
+def test_train_pause_stop_export(make_window, example, qtbot, tmp_path, monkeypatch):
     window = make_window(example)
     shrink(window, epochs=500)
     _train(qtbot, window, 2)
@@ -94,6 +94,20 @@ def test_train_pause_stop_export(make_window, example, qtbot, tmp_path):
     with Image.open(gif) as img:
         assert img.n_frames == window.dashboard.timeline.count()
     assert f"Exported {window.dashboard.timeline.count()} epochs to {gif}" in window.log_view.toPlainText()
+    # One export at a time, whatever refreshes the window meanwhile (the runs list does after every checkpoint).
+    import threading
+
+    import studio.gui.main_window as main_window_module
+
+    release = threading.Event()
+    real_export = main_window_module.export_gif
+    monkeypatch.setattr(main_window_module, "export_gif", lambda *a, **k: release.wait(20) and real_export(*a, **k))
+    assert window.export_timeline(tmp_path / "second.gif")
+    window.refresh_runs()
+    assert window.exporting_timeline and not window.export_timeline(tmp_path / "third.gif")
+    release.set()
+    qtbot.waitUntil(lambda: not window.exporting_timeline, timeout=30_000)
+    assert (tmp_path / "second.gif").is_file() and not (tmp_path / "third.gif").exists()
 
     # The runs list knows the run and shows it again from its files.
     runs = window.runs_panel
