@@ -174,9 +174,9 @@ class CountsChart(pg.PlotWidget):
         self.setFixedHeight(int(18 * len(shown) + 56))
 
 
-
 class _LoadStopped(Exception):
     """Raised inside a dataset load that was superseded or whose window is closing."""
+
 
 class DatasetPanel(QWidget):
     datasetLoaded = Signal(object)  # DatasetSummary

@@ -131,7 +131,6 @@ def _family(label: str) -> str:
     return "cond_acc" if metric.startswith("cond_acc") else metric
 
 
-
 # The evaluation core words its advice for the command line; the window names its own controls.
 _WINDOW_WORDS = (
     (re.compile(r"retrain it with: python -m studio judge train .+ --force"), "retrain it with Train judge"),
