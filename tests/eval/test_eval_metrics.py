@@ -177,3 +177,30 @@ def test_test_conditions_load_from_json(tmp_path, shared_data):
     bad.write_text("{not json")
     with pytest.raises(StudioError, match="bad.json: cannot read the conditions"):
         load_conditions(bad, space)
+
+
+def test_appends_from_several_writers_keep_every_row(tmp_path):
+    import os
+    import threading
+
+    from studio.eval.results import append_results, load_results, make_row
+
+    def writer(k: int) -> None:  # the window and a command-line evaluation of the same run
+        for i in range(20):
+            append_results(tmp_path, [make_row(f"g{k}", "", "g", i, "fid", float(i), 1)])
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = load_results(tmp_path)
+    assert sorted((r["generator"], r["epoch"]) for r in rows) == sorted((f"g{k}", i) for k in range(4)
+                                                                         for i in range(20))
+    lock = tmp_path / "evaluation" / "results.lock"
+    assert not lock.exists()
+    # A lock left by a writer that died is taken over once stale.
+    lock.touch()
+    os.utime(lock, (0, 0))
+    append_results(tmp_path, [make_row("late", "", "g", 1, "fid", 1.0, 1)])
+    assert load_results(tmp_path)[-1]["generator"] == "late" and not lock.exists()
