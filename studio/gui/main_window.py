@@ -260,7 +260,7 @@ class MainWindow(QMainWindow):
         self.controls.resumeRequested.connect(self.resume_training)
         self.runs_panel.openRequested.connect(self.show_run)
         self.runs_panel.resumeRequested.connect(lambda run: self.resume_training(run))
-        self.runs_panel.refresh_button.clicked.connect(self.refresh_runs)
+        self.runs_panel.refresh_button.clicked.connect(self.reread_runs)
         self.dashboard.timeline.exportPngRequested.connect(self.export_grid_dialog)
         self.dashboard.timeline.exportGifRequested.connect(self.export_gif_dialog)
         self.dashboard.timeline.frameShown.connect(lambda _: self._update_actions())
@@ -548,6 +548,12 @@ class MainWindow(QMainWindow):
                 live = {"paused": "paused", "stopping": "stopping"}.get(self.controls.state, "running")
             infos.append(describe_run(run, self._presets, live, self._session_states.get(path)))
         self.runs_panel.set_runs(infos)
+
+    def reread_runs(self) -> None:
+        """The Refresh button: list the runs again, and have the panels re-read the selected run's files
+        (another process, a headless train or evaluate, may have written them)."""
+        self.refresh_runs()
+        self._on_run_selected()
 
     def _on_run_selected(self) -> None:
         """The checkpoint lab, the condition explorer and the evaluation panel follow the Runs tab's selection.

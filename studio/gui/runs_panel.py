@@ -154,11 +154,12 @@ class RunsPanel(QWidget):
                 return
 
     def set_runs(self, infos: list[RunInfo]) -> None:
-        """Show ``infos``, keeping the selected run; ``itemSelectionChanged`` fires once, after the rebuild.
+        """Show ``infos``, keeping the selected run; ``itemSelectionChanged`` fires only when that run is gone.
 
         Rebuilding with signals live would move the selection row by row through
         the other runs, and every panel following it would switch runs and back,
-        losing what the user had chosen there.
+        losing what the user had chosen there. New checkpoints of the selected
+        run reach the panels through the trainer's events, not through this list.
         """
         selected = self.selected_run()
         self.infos = infos
@@ -167,9 +168,9 @@ class RunsPanel(QWidget):
             if selected is not None:
                 self.select_run(selected.path)
         self.empty.setVisible(not infos)
-        if selected is not None or self.selected_run() is not None:
-            # Followers re-read the run (new checkpoints) or let go of a run that is gone.
-            self.tree.itemSelectionChanged.emit()
+        now = self.selected_run()
+        if (selected is None) != (now is None) or (now is not None and Path(now.path) != Path(selected.path)):
+            self.tree.itemSelectionChanged.emit()  # followers let go of a run that is no longer listed
         self._update_buttons()
 
     def _fill(self, infos: list[RunInfo]) -> None:

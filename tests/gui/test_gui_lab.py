@@ -225,8 +225,12 @@ def test_refreshing_the_runs_keeps_what_each_panel_had_chosen(make_window, proje
         real = panel.set_run
         panel.set_run = lambda run, real=real: followed.append(run and run.run_id) or real(run)
 
-    # Refreshed after every checkpoint while training: run-a sorts first, and must not be visited.
+    # Refreshed after every checkpoint while training: run-a sorts first, and must not be visited; the
+    # panels hear of new checkpoints from the trainer's events, so the list leaves them alone.
     window.refresh_runs()
+    assert followed == []
+    # The Refresh button has them re-read the selected run's files, keeping what they had chosen.
+    button(window, "refreshRunsButton").click()
     assert followed == ["run-b"] * 3
     assert lab.selected_paths() == [epoch1]
     assert evaluation.selected_refs() == [ref]
