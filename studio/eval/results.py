@@ -4,8 +4,9 @@
 are added, never changed or dropped); ``evaluation/results.csv`` is the same
 table for a spreadsheet. Both are rewritten atomically on each append, so a
 crash never leaves half a file, and a damaged file is reported, never replaced.
-An append holds ``evaluation/results.lock`` while it reads and rewrites, so the
-window and a command-line evaluation of the same run never drop each other's rows.
+An append holds an OS lock on ``evaluation/results.lock`` while it reads and
+rewrites, so the window and a command-line evaluation of the same run never
+drop each other's rows.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+
+from filelock import FileLock, Timeout
 
 from studio.core.atomic import atomic_write_json, atomic_write_text
 from studio.errors import StudioError
@@ -56,42 +56,18 @@ def make_row(generator: str, checkpoint: str, which: str, epoch: int | None, met
             "judge_id": judge_id, "conditions": conditions}
 
 
-# A lock older than this was left by a writer that died: an append takes milliseconds.
-_STALE_LOCK_S = 60.0
-
-
-@contextmanager
-def _results_lock(path: Path, timeout: float = 30.0) -> Iterator[None]:
-    """Hold ``results.lock`` beside ``path`` (made with O_EXCL, so one process at a time)."""
-    lock = path.with_suffix(".lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            break
-        except FileExistsError:
-            try:
-                if time.time() - lock.stat().st_mtime > _STALE_LOCK_S:
-                    lock.unlink(missing_ok=True)
-                    continue
-            except FileNotFoundError:
-                continue
-            if time.monotonic() > deadline:
-                raise StudioError(f"{lock}: another evaluation has been writing this run's results for "
-                                  f"{timeout:.0f} s; try again (delete the file if no evaluation is running)") from None
-            time.sleep(0.02)
-    try:
-        yield
-    finally:
-        os.close(fd)
-        lock.unlink(missing_ok=True)
-
-
 def append_results(run_path: str | Path, rows: list[dict]) -> Path:
     """Add rows to the run's results; earlier rows, and rows another process adds meanwhile, are kept."""
     path = results_path(run_path)
-    with _results_lock(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # An OS lock (filelock): the system releases it if the writer dies, so it never goes stale.
+    lock = FileLock(path.with_suffix(".lock"))
+    try:
+        lock.acquire(timeout=30)
+    except Timeout:
+        raise StudioError(f"{path}: another evaluation has been writing this run's results for 30 s; "
+                          "try again") from None
+    try:
         rows = load_results(run_path) + list(rows)
         atomic_write_json(path, rows)
         buffer = io.StringIO()
@@ -99,4 +75,6 @@ def append_results(run_path: str | Path, rows: list[dict]) -> Path:
         writer.writeheader()
         writer.writerows(rows)
         atomic_write_text(path.with_suffix(".csv"), buffer.getvalue())
+    finally:
+        lock.release()
     return path

@@ -183,6 +183,8 @@ def test_appends_from_several_writers_keep_every_row(tmp_path):
     import os
     import threading
 
+    from filelock import FileLock
+
     from studio.eval.results import append_results, load_results, make_row
 
     def writer(k: int) -> None:  # the window and a command-line evaluation of the same run
@@ -198,9 +200,20 @@ def test_appends_from_several_writers_keep_every_row(tmp_path):
     assert sorted((r["generator"], r["epoch"]) for r in rows) == sorted((f"g{k}", i) for k in range(4)
                                                                          for i in range(20))
     lock = tmp_path / "evaluation" / "results.lock"
-    assert not lock.exists()
-    # A lock left by a writer that died is taken over once stale.
-    lock.touch()
+    probe = FileLock(lock)
+    probe.acquire(timeout=0)  # free at once: each append released it (Timeout otherwise)
+    probe.release()
+    # The file a writer that died left behind holds no lock: the next append goes through.
     os.utime(lock, (0, 0))
     append_results(tmp_path, [make_row("late", "", "g", 1, "fid", 1.0, 1)])
-    assert load_results(tmp_path)[-1]["generator"] == "late" and not lock.exists()
+    assert load_results(tmp_path)[-1]["generator"] == "late"
+    # While another writer holds the lock, an append waits for it rather than writing over its rows.
+    held = FileLock(lock)
+    held.acquire()
+    waiting = threading.Thread(target=append_results, args=(tmp_path, [make_row("after", "", "g", 2, "fid", 2.0, 1)]))
+    waiting.start()
+    waiting.join(0.3)
+    assert waiting.is_alive() and load_results(tmp_path)[-1]["generator"] == "late"
+    held.release()
+    waiting.join()
+    assert load_results(tmp_path)[-1]["generator"] == "after"
