@@ -43,9 +43,6 @@ def load_weights_only(path: Path, error: type[Exception] = CheckpointError, kind
 
     ``kind`` names what the file should have been, in the damaged-file message.
     """
-    if Path(path).is_file() and not zipfile.is_zipfile(path):
-        # torch.save writes zip archives; the legacy reader fails on other bytes with any exception it likes.
-        raise error(f"{path}: damaged or not a {kind} (not a zip archive)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
@@ -56,6 +53,12 @@ def load_weights_only(path: Path, error: type[Exception] = CheckpointError, kind
         raise error(f"{path}: refused to load, it holds more than weights ({first})") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise error(f"{path}: damaged or not a {kind} ({type(exc).__name__})") from None
+    except Exception:
+        # torch's reader of the pre-zip format (still valid for weights files such as Inception's) fails on
+        # foreign bytes with KeyError, IndexError...: such a file is named, never a traceback.
+        if Path(path).is_file() and not zipfile.is_zipfile(path):
+            raise error(f"{path}: damaged or not a {kind} (not a zip archive)") from None
+        raise
 
 
 def save_checkpoint(path: str | Path, state: dict, overwrite: bool = True) -> Path:

@@ -72,3 +72,11 @@ def test_generator_and_ema_come_back_from_a_checkpoint(tmp_path):
     assert torch.allclose(generate_grid(g, space, grid, z), generate_grid(trainer.g, space, grid, z))
     ema, _, _ = generator_from_checkpoint(path, "ema")
     assert not torch.equal(ema.state_dict()["main.1.weight"], g.state_dict()["main.1.weight"])
+
+
+def test_weights_in_torchs_older_file_format_still_load(tmp_path):
+    from studio.core.checkpoint import load_weights_only
+
+    legacy = tmp_path / "weights.pth"  # as some published weights (Inception's among them) are stored
+    torch.save({"w": torch.ones(2)}, legacy, _use_new_zipfile_serialization=False)
+    assert torch.equal(load_weights_only(legacy)["w"], torch.ones(2))
