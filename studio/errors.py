@@ -6,6 +6,12 @@ message names the file (when there is one) and the problem.
 """
 
 
+def one_line(exc: BaseException | str, limit: int = 300) -> str:
+    """A message on one line, shortened to ``limit`` characters: PyTorch's errors often span several."""
+    text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class StudioError(Exception):
     """Base class: an error caused by input the user can fix."""
 
@@ -28,3 +34,11 @@ class ProjectError(StudioError):
 
 class TrainingError(StudioError):
     """Training cannot go on (non-finite loss, out of memory, ...)."""
+
+
+class RunBusyError(StudioError):
+    """Another process (or another part of this one) is training the run."""
+
+
+class StudioWarning(UserWarning):
+    """Something was skipped or repaired and the user should know (a damaged log line, unreadable images)."""

@@ -9,10 +9,10 @@ gives one clear ProjectError and nothing half-loaded.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from studio.core import jsonio
 from studio.core.atomic import atomic_write_json
 from studio.core.config import TrainConfig
 from studio.core.rundir import RunDirectory
@@ -91,10 +91,7 @@ class Project:
         file = path if path.name == PROJECT_FILE or path.is_file() else path / PROJECT_FILE
         if not file.is_file():
             raise ProjectError(f"{file}: no project file here")
-        try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ProjectError(f"{file}: damaged project file ({exc})") from None
+        data = jsonio.read_json(file, ProjectError, "project file")
         if not isinstance(data, dict) or data.get("format") != PROJECT_FORMAT:
             raise ProjectError(f"{file}: not a GAN Studio project file")
         data = _migrate(data, file)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
+
+from studio.core import jsonio
 
 __all__ = [
     "atomic_open",
@@ -34,7 +35,11 @@ def atomic_open(path: str | os.PathLike, overwrite: bool = True) -> Iterator[IO[
         raise IsADirectoryError(errno.EISDIR, "a folder is there; give a file name", str(path))
     if not overwrite and path.exists():
         raise FileExistsError(f"{path} already exists; not overwriting it")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        # mkstemp names its temporary file; the user knows the target and its folder.
+        raise _named(exc, path) from None
     try:
         # mkstemp makes the file private (0600); the file takes the mode it had, else what the umask allows.
         os.chmod(tmp, _existing_mode(path))
@@ -48,12 +53,25 @@ def atomic_open(path: str | os.PathLike, overwrite: bool = True) -> Iterator[IO[
             os.unlink(tmp)
         else:
             os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and not isinstance(exc, FileExistsError):
+            raise _named(exc, path) from None
         raise
+
+
+def _named(exc: OSError, path: Path) -> OSError:
+    """The same error, naming the file the caller asked for (not the temporary one) and, when full, its disk."""
+    text = exc.strerror or str(exc)
+    if exc.errno == errno.ENOSPC:
+        text = f"no space left on the disk holding {path.parent}; nothing was written"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        text = f"cannot write into {path.parent} ({exc.strerror or exc})"
+    named = OSError(exc.errno, text, str(path))
+    return named
 
 
 def _read_umask() -> int:
@@ -82,7 +100,8 @@ def atomic_write_text(path: str | os.PathLike, text: str, overwrite: bool = True
 
 
 def atomic_write_json(path: str | os.PathLike, data, overwrite: bool = True) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n", overwrite)
+    """Strict JSON: a NaN or infinity in ``data`` raises ValueError before anything is written."""
+    atomic_write_text(path, jsonio.dumps(data) + "\n", overwrite)
 
 
 def atomic_torch_save(obj, path: str | os.PathLike, overwrite: bool = True) -> None:

@@ -1,8 +1,9 @@
+import json
 import os
 
 import pytest
 
-from studio.core.atomic import atomic_open, atomic_torch_save, atomic_write_json, atomic_write_text
+from studio.core.atomic import atomic_open, atomic_torch_save, atomic_write_bytes, atomic_write_json, atomic_write_text
 
 
 def test_exception_mid_save_keeps_the_old_file_and_leaves_no_temp(tmp_path):
@@ -64,3 +65,27 @@ def test_images_take_the_format_their_name_asks_for_and_a_folder_is_named(tmp_pa
         atomic_save_image(image, folder)
     assert info.value.filename == str(folder) and "a folder is there" in str(info.value)
     assert list(folder.iterdir()) == []  # no temporary file left in it or beside it
+
+
+def test_an_unwritable_folder_is_reported_naming_the_target_not_the_temporary_file(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    def refuse(prefix, suffix, dir):
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}abc123{suffix}")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    target = tmp_path / "grid.png"
+    with pytest.raises(OSError) as info:
+        atomic_write_bytes(target, b"x")
+    assert info.value.filename == str(target)
+    assert info.value.strerror == f"cannot write into {tmp_path} (Permission denied)"
+
+
+def test_json_is_written_strict_and_a_nan_writes_nothing(tmp_path):
+    target = tmp_path / "settings.json"
+    atomic_write_json(target, {"lr": 0.5})
+    with pytest.raises(ValueError):
+        atomic_write_json(target, {"lr": float("nan")})
+    assert json.loads(target.read_text()) == {"lr": 0.5}
+    assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]
