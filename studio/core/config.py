@@ -9,6 +9,7 @@ with a message a user can act on.
 
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
@@ -209,6 +210,8 @@ class TrainConfig:
         for f in fields(self):
             value = getattr(self, f.name)
             meta = f.metadata
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{source}: {f.name} is {value}; give a finite number")
             if "choices" in meta and value not in meta["choices"]:
                 choices = ", ".join(str(c) for c in meta["choices"])
                 raise ConfigError(f"{source}: {f.name} is {value!r}; choose one of {choices}")
@@ -218,7 +221,7 @@ class TrainConfig:
                 raise ConfigError(f"{source}: {f.name} is {value}; it must be at most {meta['max']}")
         for name in ("g_betas", "d_betas"):
             betas = getattr(self, name)
-            if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            if len(betas) != 2 or not all(_is_number(b) and 0.0 <= b < 1.0 for b in betas):
                 raise ConfigError(f"{source}: {name} must be two numbers in [0, 1), got {betas}")
         if self.loss == "wgan-gp" and self.d_batchnorm:
             raise ConfigError(
@@ -254,10 +257,17 @@ def _coerce(f, value: Any, source: str) -> Any:
     if expected is int and isinstance(value, float) and value.is_integer():
         return int(value)
     if expected is list and isinstance(value, (list, tuple)):
+        if not all(_is_number(v) for v in value):
+            raise ConfigError(f"{source}: {f.name} must be a list of finite numbers, got {value!r}")
         return [float(v) for v in value]
     if expected is str and isinstance(value, str):
         return value
     raise ConfigError(f"{source}: {f.name} must be a {expected.__name__}, got {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    """A finite int or float (not a bool, which JSON and Python both let pass as a number)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def field_help(name: str) -> str:

@@ -15,6 +15,7 @@ involved and says why.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import MISSING, fields
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -108,9 +110,21 @@ LOG_STEP = {"g_lr", "d_lr", "aux_weight", "gp_weight"}
 
 _INT_MAX = 2**31 - 1
 
+# What a float being typed may look like on its way to a number: "", "-", ".", "1e", "2.5e-".
+_PARTIAL_FLOAT = re.compile(r"[+-]?(?:\.|(?:\d+\.?\d*|\.\d+)[eE][+-]?)?")
+
 
 def _default(f) -> Any:
     return f.default if f.default is not MISSING else f.default_factory()
+
+
+def _finite(value: Any) -> bool:
+    """False for NaN or infinity, alone or in a list (betas); True for anything else."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, (list, tuple)):
+        return all(_finite(v) for v in value)
+    return True
 
 
 def field_tooltip(key: str) -> str:
@@ -143,7 +157,12 @@ def device_choices() -> list[tuple[str, str]]:
 
 
 class FloatSpinBox(QDoubleSpinBox):
-    """A double spin box that shows 2e-4 as 0.0002 (not 0.00) and steps by a factor when asked."""
+    """A double spin box that shows 2e-4 as 0.0002 (not 0.00) and steps by a factor when asked.
+
+    NaN and infinity never get in: Python's ``float`` reads "nan", "inf" and "1e999", so the
+    validator refuses them at the keystroke (or the paste), and ``setValue`` ignores them where
+    Qt would show NaN as the maximum and infinity as a bound.
+    """
 
     edited = Signal()
 
@@ -159,21 +178,29 @@ class FloatSpinBox(QDoubleSpinBox):
 
     def valueFromText(self, text: str) -> float:  # noqa: N802
         try:
-            return float(text.replace(self.suffix(), "").strip())
+            value = float(text.replace(self.suffix(), "").strip())
         except ValueError:
             return self.value()
+        return value if math.isfinite(value) else self.value()
 
     def validate(self, text: str, pos: int):
         body = text.replace(self.suffix(), "").strip()
-        if body in ("", "-", ".", "-.") or body.lower().endswith(("e", "e-", "e+")):
+        if _PARTIAL_FLOAT.fullmatch(body):
             return QValidator.State.Intermediate, text, pos
         try:
             value = float(body)
         except ValueError:
             return QValidator.State.Invalid, text, pos
+        if not math.isfinite(value):
+            return QValidator.State.Invalid, text, pos
         if self.minimum() <= value <= self.maximum():
             return QValidator.State.Acceptable, text, pos
         return QValidator.State.Intermediate, text, pos
+
+    def setValue(self, value: float) -> None:  # noqa: N802
+        """Show ``value``; NaN and infinity are refused (the value shown stays)."""
+        if math.isfinite(value):
+            super().setValue(value)
 
     def stepBy(self, steps: int) -> None:  # noqa: N802
         if self.log_step and self.value() > 0:
@@ -388,14 +415,29 @@ class ConfigBinder(QObject):
         editor.setProperty("invalid", False)
         set_editor_value(editor, self.values[key])
         editor.edited.connect(lambda key=key: self._on_editor_changed(key))
+        spins = editor.spins if isinstance(editor, BetasEditor) else [editor]
+        for spin in spins:
+            if isinstance(spin, QAbstractSpinBox):
+                spin.editingFinished.connect(lambda key=key: self._on_editor_committed(key))
 
     def _on_editor_changed(self, key: str) -> None:
         self.values[key] = editor_value(self.editors[key])
         self._revalidate(edited=key)
 
+    def _on_editor_committed(self, key: str) -> None:
+        # Enter (or leaving the field) takes the number shown when the setting holds NaN or infinity
+        # (from set_value or a load), which the editor cannot show: its value did not change, so no
+        # edit was signalled. Only then: a finite value the editor rounded stays as it was loaded.
+        if not _finite(self.values[key]):
+            self._on_editor_changed(key)
+
     def set_value(self, key: str, value: Any) -> None:
-        """Change one setting as if the user edited it (dataset picker, drag and drop)."""
-        if key in self.editors:
+        """Change one setting as if the user edited it (dataset picker, drag and drop).
+
+        NaN or infinity does not go through the editor, which cannot show it (a spin box would
+        turn it into a bound): it is kept as given, so the core refuses it by name.
+        """
+        if key in self.editors and _finite(value):
             set_editor_value(self.editors[key], value)
             self.values[key] = editor_value(self.editors[key])
         else:

@@ -254,7 +254,11 @@ class ModelPanel(QWidget):
         self._counts_timer.start()
 
     def _update_enabled(self) -> None:
-        """Grey out what the chosen family, loss or schedule ignores (values stay as they are)."""
+        """Grey out what the chosen family, loss or schedule ignores (values stay as they are).
+
+        A refused setting stays editable even then (NaN in gp_weight with the loss bce): the core
+        refuses it whatever the loss, and a greyed-out field could not be put right.
+        """
         values = self.binder.values
         family, loss = values["family"], values["loss"]
         enable = {
@@ -269,6 +273,7 @@ class ModelPanel(QWidget):
             "dataset_size": str(values["dataset"]).startswith("builtin:"),
         }
         for key, on in enable.items():
+            on = on or self.binder.is_refused(key)
             if key in self.editors:
                 self.editors[key].setEnabled(on)
                 self.labels[key].setEnabled(on)

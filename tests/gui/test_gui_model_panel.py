@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 
+import pytest
 from gui_helpers import button, editor, make_folder_dataset, set_field, wait_dataset
-from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QLabel, QMessageBox, QSpinBox, QWidget
 
 from studio.core.config import TrainConfig, field_help
+from studio.gui.binding import ConfigBinder
+from studio.gui.model_panel import ModelPanel
+
+_DEFAULTS = TrainConfig().to_dict()
+FLOAT_KEYS = [k for k, v in _DEFAULTS.items() if isinstance(v, float)]
+LIST_KEYS = [k for k, v in _DEFAULTS.items() if isinstance(v, list)]  # the betas: a spin box per number
+# (setting, editor): every spin box that edits a float, the betas' two included.
+FLOAT_SPINS = [(k, k) for k in FLOAT_KEYS] + [(k, f"{k}_beta{i}") for k in LIST_KEYS for i in (1, 2)]
+# All of them read as a float by Python, NaN or infinite.
+NON_FINITE = ("nan", "inf", "-inf", "infinity", "NaN", "1e999")
 
 
 def _refused(window, key: str) -> bool:
@@ -165,3 +179,126 @@ def test_a_preset_replaces_unsaved_settings_only_when_the_user_says_so(make_wind
     combo.activated.emit(digits)  # answered Yes this time
     assert window.binder.config.dataset == "builtin:digits" and window.binder.config.epochs != 77
     assert window.project.preset == "acgan-digits"
+
+
+# --- NaN and infinity ---------------------------------------------------------------
+
+
+@pytest.fixture
+def panel(qtbot) -> ModelPanel:
+    """The model panel on a binder of its own: every editor, laid out as in the window, without the window."""
+    panel = ModelPanel(ConfigBinder())
+    qtbot.addWidget(panel)
+    return panel
+
+
+def _all_finite(values: dict) -> bool:
+    numbers = [v for v in values.values() if isinstance(v, float)]
+    numbers += [x for v in values.values() if isinstance(v, list) for x in v]
+    return all(math.isfinite(x) for x in numbers)
+
+
+def _enter(spin: QDoubleSpinBox, text: str) -> None:
+    """Type ``text`` over what the spin box shows and press Enter, as a user does."""
+    spin.lineEdit().selectAll()
+    QTest.keyClicks(spin.lineEdit(), text)
+    QTest.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+
+
+def test_every_float_setting_is_covered():
+    assert {"g_lr", "d_lr", "ema_decay", "lr_gamma", "aux_weight", "d_dropout"} <= set(FLOAT_KEYS)
+    assert LIST_KEYS == ["g_betas", "d_betas"]
+
+
+@pytest.mark.parametrize(("key", "name"), FLOAT_SPINS)
+def test_float_editors_refuse_nan_and_infinity_typed_pasted_or_set(panel, qtbot, key, name):
+    spin = panel.findChild(QDoubleSpinBox, name)
+    assert spin is not None, name
+    line = spin.lineEdit()
+    binder = panel.binder
+    before, shown = binder.config, spin.value()
+
+    def unchanged(how: str, text: str) -> None:
+        assert spin.value() == shown, f"{name}: {text!r} {how} gave {spin.value()}"
+        assert binder.config == before and binder.values[key] == before.to_dict()[key], f"{name}: {text!r} {how}"
+        assert _all_finite(binder.values) and not binder.error
+
+    for text in NON_FINITE:
+        line.selectAll()
+        qtbot.keyClicks(line, text)
+        qtbot.keyClick(line, Qt.Key.Key_Return)
+        unchanged("typed", text)
+
+        line.selectAll()
+        line.insert(text)  # a paste goes through the validator too
+        assert line.text() != text, f"{name}: the paste {text!r} was taken"
+        qtbot.keyClick(line, Qt.Key.Key_Return)
+        unchanged("pasted", text)
+
+        line.setText(text)  # set by a program, past the validator: read, then shown again as the value
+        spin.interpretText()
+        assert float(line.text()) == shown
+        unchanged("set as text", text)
+
+        spin.setValue(float(text))  # Qt would show NaN as the maximum and infinity as a bound
+        unchanged("set as a value", text)
+
+    # The editor still works.
+    spin.setValue(spin.minimum() if shown != spin.minimum() else spin.maximum())
+    assert spin.value() != shown and not binder.error
+    changed = binder.config.to_dict()[key]
+    assert (changed if key == name else changed[int(name[-1]) - 1]) == spin.value()
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf"])
+@pytest.mark.parametrize("key", FLOAT_KEYS + LIST_KEYS)
+def test_nan_or_infinity_set_through_the_binder_is_refused_by_name(panel, key, text):
+    """A setting changed by a program (drag and drop, a picker) gets no bound in its place, but a refusal."""
+    binder = panel.binder
+    before = binder.config
+    value = [float(text), 0.9] if key in LIST_KEYS else float(text)
+    binder.set_value(key, value)
+    assert binder.config == before
+    assert key in binder.error and "finite" in binder.error, binder.error
+    assert binder.is_refused(key) and editor(panel, key).property("invalid")
+    message = panel.findChild(QLabel, "configMessage")
+    assert not message.isHidden() and key in message.text()
+    # The editor keeps showing the last number, and Enter on it takes it: the setting is right again.
+    spin = editor(panel, key) if key in FLOAT_KEYS else editor(panel, f"{key}_beta1")
+    assert math.isfinite(spin.value())
+    assert spin.isEnabled()  # even gp_weight with the loss bce, ema_decay with ema off
+    _enter(spin, spin.text())
+    assert not binder.error and not binder.is_refused(key) and message.isHidden()
+    assert _all_finite(binder.values) and binder.config == before
+
+
+@pytest.mark.parametrize("text", NON_FINITE)
+def test_a_config_with_nan_loaded_is_refused_by_name_and_shown_as_a_number(panel, text):
+    binder = panel.binder
+    before = binder.config
+    binder.load(TrainConfig(**{**_DEFAULTS, "ema_decay": float(text), "g_betas": [0.5, float(text)]}))
+    assert binder.config == before
+    assert "g_betas" in binder.error and "finite" in binder.error, binder.error
+    assert editor(panel, "ema_decay").value() == before.ema_decay  # not the maximum in NaN's place
+    assert editor(panel, "g_betas").value() == before.g_betas
+    binder.set_value("g_betas", [0.5, 0.9])
+    assert "ema_decay" in binder.error and "finite" in binder.error, binder.error
+    assert binder.config == before
+
+
+def test_nan_setting_blocks_train_in_the_window(make_window, example):
+    window = make_window(example)
+    set_field(window, "dataset_size", 64)
+    assert not window.binder.error
+    for key, value in (("g_lr", float("nan")), ("d_betas", [float("inf"), 0.9])):
+        window.binder.set_value(key, value)
+        assert not button(window, "trainButton").isEnabled()
+        reason = window.findChild(QLabel, "trainReason")
+        assert reason.isVisibleTo(window) and key in reason.text()
+        assert not window.start_training()
+        box = window.findChildren(QMessageBox, "errorDialog")[-1]  # the one closed before may linger
+        assert box.windowTitle() == "Cannot train" and key in box.text() and "finite" in box.text()
+        box.close()
+        assert _all_finite(window.project.config.to_dict())
+        _enter(editor(window, key if key == "g_lr" else f"{key}_beta1"), "0.0003")
+        assert not window.binder.error and button(window, "trainButton").isEnabled()
