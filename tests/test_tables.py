@@ -12,7 +12,7 @@ from PIL import Image
 from studio.core.conditions import MultiAttribute, MultiLabel
 from studio.data.dataset import dataset_space, load_dataset, parse_spec
 from studio.data.tables import read_table
-from studio.errors import DatasetError
+from studio.errors import DatasetError, StudioWarning
 
 
 def _image(path, colour, size=(20, 24)):
@@ -65,9 +65,11 @@ def test_bad_rows_are_skipped_and_reported_by_line(tmp_path):
     with pytest.warns(UserWarning) as caught:
         data = load_dataset(spec, 16)
     messages = [str(w.message) for w in caught]
-    skipped = [m for m in messages if "skipped" in m]
+    skipped = [w for w in caught if "skipped" in str(w.message)]
     assert len(skipped) == 1, messages
-    text = skipped[0]
+    # A StudioWarning: the command line prints it as one "warning: ..." line.
+    assert skipped[0].category is StudioWarning
+    text = str(skipped[0].message)
     assert "skipped 4 of 7 rows" in text and "lines 3, 4, 5, 7" in text
     assert "image '1' is not in" in text and "unknown tag 'smiling'" in text
     assert len(data) == 3 and data.labels.tolist() == [[1, 0], [0, 1], [0, 0]]
@@ -131,7 +133,7 @@ def test_csv_as_labels_and_an_unreadable_image(tmp_path):
     space = dataset_space(spec)
     assert isinstance(space, MultiLabel) and space.names == ["bird", "cat", "dog"]
     assert (space.min_count, space.max_count) == (1, 2)
-    with pytest.warns(UserWarning, match=r"skipped 1 unreadable image.*broken\.png"):
+    with pytest.warns(StudioWarning, match=r"skipped 1 unreadable image.*broken\.png"):
         data = load_dataset(spec, 16)
     assert data.labels.tolist() == [[0, 1, 1], [0, 0, 1], [1, 1, 0]]
 
@@ -181,11 +183,25 @@ def test_iclevr_label_files_with_synthetic_images(tmp_path, shared_data):
 
 def test_json_errors_name_the_file(tmp_path):
     (tmp_path / "bad.json").write_text('{"a.png": ["red cube"],\n "b.png": }')
-    with pytest.raises(DatasetError, match=r"bad\.json: not valid JSON \(line 2"):
+    with pytest.raises(DatasetError, match=r"bad\.json: damaged JSON label table \(.* at line 2"):
         dataset_space(f"table:{tmp_path / 'bad.json'}")
     (tmp_path / "list.json").write_text('["a.png"]')
     with pytest.raises(DatasetError, match=r"list\.json: expected an object of image file -> labels"):
         dataset_space(f"table:{tmp_path / 'list.json'}")
+
+
+@pytest.mark.parametrize("name", ["train.json", "objects.json"])
+def test_json_nested_too_deeply_is_one_error_naming_the_file(tmp_path, name):
+    # json raises RecursionError (not a decode error) on such a file: it must still read as damage, in one line.
+    _image(tmp_path / "images" / "a.png", RED)
+    (tmp_path / "train.json").write_text(json.dumps({"a.png": ["red cube"]}))
+    (tmp_path / "objects.json").write_text(json.dumps({"red cube": 0, "gray sphere": 1}))
+    (tmp_path / name).write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(DatasetError) as info:
+        dataset_space(f"table:{tmp_path / 'train.json'}")
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / name}: damaged JSON") and "nested too deeply" in message
+    assert "\n" not in message
 
 
 def test_second_load_comes_from_the_cache_and_a_changed_table_is_read_again(tmp_path, monkeypatch):

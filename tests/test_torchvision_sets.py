@@ -12,7 +12,7 @@ from PIL import Image
 from studio.core.conditions import Categorical, MultiAttribute, NoCondition
 from studio.data.dataset import dataset_space, fit_images, load_dataset, parse_spec
 from studio.data.torchvision_sets import CELEBA_ATTRIBUTES
-from studio.errors import DatasetError
+from studio.errors import DatasetError, StudioWarning
 
 
 @pytest.fixture(autouse=True)
@@ -238,6 +238,14 @@ def test_celeba_splits_and_unlabelled_use(tmp_path):
     assert isinstance(plain.space, NoCondition) and plain.labels.shape == (3, 0)
     every = dataset_space(f"celeba:{tmp_path}?attrs=all")
     assert every.sizes == [2] * 40
+
+
+def test_a_missing_celeba_image_is_skipped_with_a_studio_warning(tmp_path):
+    write_celeba(tmp_path)
+    (tmp_path / "celeba" / "img_align_celeba" / "000002.jpg").unlink()
+    with pytest.warns(StudioWarning, match=r"skipped 1 unreadable or missing image\(s\): 000002\.jpg"):
+        data = load_dataset(f"celeba:{tmp_path}?attrs=Smiling&split=all", 16)
+    assert len(data) == 5
 
 
 def test_unknown_celeba_attribute_lists_the_choices(tmp_path):

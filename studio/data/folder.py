@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from studio.errors import DatasetError
+from studio.errors import DatasetError, StudioWarning
 
 __all__ = ["IMAGE_EXTENSIONS", "FolderImages", "read_image_folder", "decode_in_threads"]
 
@@ -194,13 +194,13 @@ def read_image_folder(
         shown = ", ".join(skipped[:_NAMES_IN_WARNING])
         more = f" and {len(skipped) - _NAMES_IN_WARNING} more" if len(skipped) > _NAMES_IN_WARNING else ""
         warnings.warn(f"image folder {root}: skipped {len(skipped)} unreadable "
-                      f"file(s): {shown}{more}", stacklevel=2)
+                      f"file(s): {shown}{more}", StudioWarning, stacklevel=2)
 
     kept_labels = np.asarray([labels[i] for i in keep], np.int64)
     empty = [name for k, name in enumerate(class_names) if not np.any(kept_labels == k)]
     if empty:
         warnings.warn(f"image folder {root}: class folder(s) without readable images: "
-                      f"{', '.join(empty[:_NAMES_IN_WARNING])}", stacklevel=2)
+                      f"{', '.join(empty[:_NAMES_IN_WARNING])}", StudioWarning, stacklevel=2)
 
     images = np.stack([decoded[i] for i in keep])
     if channels == 1:

@@ -29,7 +29,6 @@ the same table always gives the same condition space.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import re
 import warnings
@@ -41,10 +40,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from studio.core import jsonio
 from studio.core.conditions import ConditionSpace, MultiAttribute, MultiLabel
 from studio.data.folder import IMAGE_EXTENSIONS
 from studio.data.sources import cached_tensors, check_options, file_stamp, option_list, split_options
-from studio.errors import DatasetError
+from studio.errors import DatasetError, StudioWarning
 
 __all__ = ["LabelTable", "TableSpec", "parse_table_spec", "read_table", "table_space", "load_table"]
 
@@ -150,14 +150,7 @@ def _read_csv(path: Path) -> list[_Row]:
 
 
 def _read_json(path: Path) -> list[_Row]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    data = jsonio.read_json(path, DatasetError, "JSON label table", encoding="utf-8-sig")
     if not isinstance(data, dict):
         raise DatasetError(
             f"{path}: expected an object of image file -> labels, e.g. {{\"a.png\": [\"red cube\"]}}, "
@@ -253,12 +246,9 @@ def _object_names(table: TableSpec) -> list[str] | None:
     path = table.resolve(given) if given else table.path.parent / "objects.json"
     if not given and (not path.is_file() or path.resolve() == table.path.resolve()):
         return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: no such label list (objects={given})") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DatasetError(f"{path}: not a readable JSON label list ({exc})") from None
+    if not path.exists():
+        raise DatasetError(f"{path}: no such label list (objects={given})")
+    data = jsonio.read_json(path, DatasetError, "JSON label list", encoding="utf-8-sig")
     if isinstance(data, list) and all(isinstance(n, str) for n in data):
         names = list(data)
     elif isinstance(data, dict) and all(isinstance(i, int) for i in data.values()):
@@ -408,7 +398,7 @@ def load_table(
 
     table = read_table(value)
     if table.skipped:
-        warnings.warn(table.skipped_message(), stacklevel=2)
+        warnings.warn(table.skipped_message(), StudioWarning, stacklevel=2)
     mode = "RGB" if channels == 3 else "L"
     key = {
         "source": "table",
@@ -455,5 +445,5 @@ def load_table(
                                f"could be read (first: {', '.join(bad[:_SHOWN])})")
         more = f" and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else ""
         warnings.warn(f"image folder {table.images_dir}: skipped {len(bad)} unreadable image(s) of "
-                      f"{table.path.name}: {', '.join(bad[:_SHOWN])}{more}", stacklevel=2)
+                      f"{table.path.name}: {', '.join(bad[:_SHOWN])}{more}", StudioWarning, stacklevel=2)
     return tensors["images"], table.labels[keep], table.space

@@ -35,7 +35,7 @@ import torch
 from studio.core.conditions import Categorical, ConditionSpace, MultiAttribute, NoCondition
 from studio.data.folder import decode_in_threads
 from studio.data.sources import cached_tensors, check_options, file_stamp, option_flag, option_list, split_options
-from studio.errors import DatasetError
+from studio.errors import DatasetError, StudioWarning
 
 __all__ = [
     "TORCHVISION_SETS",
@@ -342,7 +342,7 @@ def _read_celeba(spec: TorchvisionSpec, image_size: int, channels: int, progress
     if len(keep) < n:
         bad = [ds.filename[i] for i in np.flatnonzero(~ok)[:5]]
         warnings.warn(f"{folder}: skipped {n - len(keep)} unreadable or missing image(s): {', '.join(bad)}",
-                      stacklevel=2)
+                      StudioWarning, stacklevel=2)
     labels = ds.attr.long()
     if spec.attrs is not None:
         header = list(ds.attr_names)

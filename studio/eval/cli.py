@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
 
+from studio.argtypes import integer, real
 from studio.errors import StudioError
 
 __all__ = ["add_parsers", "COMMANDS"]
 
 
-def _at_least(low: int):
-    """An argparse type: an integer of at least ``low``, refused with the number it got."""
+# Bounds of the numeric options: beyond them a value only ends in a MemoryError or a run of days.
+MAX_IMAGES = 1_000_000
+MAX_SEED = 2**31 - 1
 
-    def parse(text: str) -> int:
+
+def _floats(low: float | None = None, low_open: bool = False):
+    """An argparse type: 1 or 3 comma-separated finite numbers (per channel), each checked as argtypes.real."""
+    one = real(low, low_open=low_open)
+
+    def parse(text: str) -> tuple[float, ...]:
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{value} is too small; give at least {low}")
-        return value
+            values = tuple(one(v.strip()) for v in text.split(","))
+        except argparse.ArgumentTypeError as exc:
+            hint = "; give comma-separated numbers, e.g. 0.5,0.5,0.5" if str(exc).endswith("not a number") else ""
+            raise argparse.ArgumentTypeError(f"{text}: {exc}{hint}") from None
+        if len(values) not in (1, 3):
+            raise argparse.ArgumentTypeError(f"{text}: give 1 or 3 values (one per channel), not {len(values)}")
+        return values
 
+    parse.__name__ = "numbers"
     return parse
 
 
@@ -33,15 +44,16 @@ def add_parsers(sub) -> None:
     judge_sub.required = True
     t = judge_sub.add_parser("train", help="train and store the judge of a dataset; prints its held-out accuracy last")
     t.add_argument("dataset", help="dataset spec, e.g. builtin:digits, mnist:ROOT, table:PATH/tags.csv")
-    t.add_argument("--image-size", type=_at_least(8), default=None,
+    t.add_argument("--image-size", type=integer(8, 1024), default=None,
                    help="image size the judge sees (default: 32 for digits/MNIST sets, else 64); "
                         "use the size of the runs it will score")
     t.add_argument("--channels", type=int, choices=(1, 3), default=None, help="1 or 3 (default: the set's own)")
-    t.add_argument("--size", type=_at_least(0), default=0,
+    t.add_argument("--size", type=integer(0, MAX_IMAGES), default=0,
                    help="images to draw for a built-in set (default its 12,000)")
-    t.add_argument("--epochs", type=_at_least(1), default=None,
+    t.add_argument("--epochs", type=integer(1, 1000), default=None,
                    help="training epochs (default 5, more for a small set: at least 2,000 steps of 32 images)")
-    t.add_argument("--width", type=_at_least(1), default=32, help="channels of the first stage (default 32)")
+    t.add_argument("--width", type=integer(4, 256), default=32,
+                   help="channels of the first stage, 4 to 256 (default 32)")
     t.add_argument("--device", default="auto", help="auto, cpu or cuda")
     t.add_argument("--out", metavar="PATH",
                    help="a folder or .pt file to write (default: beside the dataset cache, where evaluate looks)")
@@ -58,19 +70,23 @@ def add_parsers(sub) -> None:
     p.add_argument("--features", choices=("judge", "inception"), default="judge",
                    help="feature space of FID/KID/IS: the dataset judge's (offline; comparable within the "
                         "dataset only) or Inception-v3's (the literature's)")
-    p.add_argument("--n", type=int, default=2000, help="images to generate per generator (default 2000)")
-    p.add_argument("--n-real", type=int, default=5000, help="real images for FID/KID (default 5000; cached)")
+    p.add_argument("--n", type=integer(2, MAX_IMAGES), default=2000,
+                   help="images to generate per generator, 2 to 1,000,000 (default 2000)")
+    p.add_argument("--n-real", type=integer(2, MAX_IMAGES), default=5000,
+                   help="real images for FID/KID, 2 to 1,000,000 (default 5000; cached)")
     p.add_argument("--conditions", action="append", default=[], metavar="JSON",
                    help="score cond_acc on these test conditions, e.g. i-CLEVR's test.json (repeatable)")
     p.add_argument("--judge", metavar="FILE",
                    help="a judge file (default: the dataset's stored judge, trained on first use)")
     p.add_argument("--judge-torchscript", metavar="FILE", help="your own TorchScript classifier as the judge")
-    p.add_argument("--judge-size", type=_at_least(8), default=64, help="its input size in px (default 64)")
-    p.add_argument("--judge-mean", default="0.5,0.5,0.5",
+    p.add_argument("--judge-size", type=integer(8, 1024), default=64, help="its input size in px (default 64)")
+    p.add_argument("--judge-mean", type=_floats(), default="0.5,0.5,0.5",
                    help="its input normalisation mean, on images in [0, 1] (default 0.5,0.5,0.5)")
-    p.add_argument("--judge-std", default="0.5,0.5,0.5", help="its input normalisation std (default 0.5,0.5,0.5)")
+    p.add_argument("--judge-std", type=_floats(0.0, low_open=True), default="0.5,0.5,0.5",
+                   help="its input normalisation std (default 0.5,0.5,0.5)")
     p.add_argument("--inception-weights", metavar="FILE", help="Inception weights file, for offline machines")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise and conditions (default 0)")
+    p.add_argument("--seed", type=integer(0, MAX_SEED), default=0,
+                   help="seed of the noise and conditions, 0 to 2^31-1 (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--per-class", action="store_true", help="also print the accuracy of each class / attribute value")
     p.add_argument("--no-save", action="store_true", help="print only; do not add the figures to the runs")
@@ -116,6 +132,17 @@ def _judge_defaults(spec: str) -> tuple[int, int]:
     return (32 if small else 64), (1 if grey else 3)
 
 
+def _check_writable(folder: Path) -> None:
+    """Refuse, naming ``folder``, unless a file can be made in it (it is created when missing)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise StudioError(f"{folder}: cannot write the judge there ({exc.strerror or exc})") from None
+
+
 def cmd_judge(args) -> int:
     from studio.core.device import resolve_device
     from studio.data.dataset import dataset_space, load_dataset
@@ -134,6 +161,7 @@ def cmd_judge(args) -> int:
     if out.exists() and not args.force:
         # Replacing a judge changes what later evaluations mean (their judge id), so it is never silent.
         raise StudioError(f"{out}: a judge is already stored there; pass --force to replace it")
+    _check_writable(out.parent)  # before minutes of training, not after
     progress, close = _bar(args.quiet)
     try:
         dataset = load_dataset(args.dataset, size, channels, size=args.size, progress=progress)
@@ -153,13 +181,6 @@ def cmd_judge(args) -> int:
     print(f"held-out accuracy on {judge.heldout_n} images: "
           + ", ".join(f"{k} {v:.4f}" for k, v in judge.heldout.items()))
     return 0
-
-
-def _floats(text: str, option: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(v) for v in text.split(","))
-    except ValueError:
-        raise StudioError(f"{option} {text!r}: expected comma-separated numbers, e.g. 0.5,0.5,0.5") from None
 
 
 def _refs(args):
@@ -193,7 +214,7 @@ def cmd_evaluate(args) -> int:
     request = EvaluationRequest(
         metrics=metrics, features=args.features, n=args.n, n_real=args.n_real, conditions=tuple(args.conditions),
         judge_path=args.judge, judge_torchscript=args.judge_torchscript, judge_input_size=args.judge_size,
-        judge_mean=_floats(args.judge_mean, "--judge-mean"), judge_std=_floats(args.judge_std, "--judge-std"),
+        judge_mean=args.judge_mean, judge_std=args.judge_std,
         inception_weights=args.inception_weights, device=args.device, save=not args.no_save, seed=args.seed,
         per_class=args.per_class,
     )

@@ -9,6 +9,7 @@ from typing import Callable
 
 import torch
 
+from studio.core import jsonio
 from studio.core.conditions import ConditionSpace
 from studio.errors import StudioError
 from studio.eval.judge import Judge, Progress, check_stop, headline, score_predictions
@@ -38,10 +39,7 @@ def load_conditions(path: str | Path, space: ConditionSpace) -> torch.Tensor:
     (``"red hair, blue eyes"``, ``"7"``).
     """
     path = Path(path)
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StudioError(f"{path}: cannot read the conditions ({exc})") from None
+    entries = jsonio.read_json(path, StudioError, "list of conditions")
     if not isinstance(entries, list) or not entries:
         raise StudioError(f"{path}: expected a non-empty JSON list of conditions")
     labels = []

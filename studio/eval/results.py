@@ -2,8 +2,10 @@
 
 ``evaluation/results.json`` holds every row ever written (append-only: rows
 are added, never changed or dropped); ``evaluation/results.csv`` is the same
-table for a spreadsheet. Both are rewritten atomically on each append, so a
-crash never leaves half a file, and a damaged file is reported, never replaced.
+table for a spreadsheet. A value that came out NaN or infinite is stored as
+null (an empty cell in the CSV), so any JSON reader takes the file. Both are
+rewritten atomically on each append, so a crash never leaves half a file, and
+a damaged file is reported, never replaced.
 An append holds an OS lock on ``evaluation/results.lock`` while it reads and
 rewrites, so the window and a command-line evaluation of the same run never
 drop each other's rows.
@@ -13,12 +15,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import time
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from studio.core import jsonio
 from studio.core.atomic import atomic_write_json, atomic_write_text
 from studio.errors import StudioError
 
@@ -38,9 +40,9 @@ def load_results(run_path: str | Path) -> list[dict]:
     if not path.is_file():
         return []
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StudioError(f"{path}: damaged evaluation results ({exc}); it was left as it is") from None
+        rows = jsonio.read_json(path, StudioError, "evaluation results")
+    except StudioError as exc:
+        raise StudioError(f"{exc}; it was left as it is") from None
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise StudioError(f"{path}: damaged evaluation results (not a list of rows); it was left as it is")
     return rows
@@ -68,7 +70,8 @@ def append_results(run_path: str | Path, rows: list[dict]) -> Path:
         raise StudioError(f"{path}: another evaluation has been writing this run's results for 30 s; "
                           "try again") from None
     try:
-        rows = load_results(run_path) + list(rows)
+        # Strict JSON: a figure that came out NaN or infinite (a KID of too few images) is stored as null.
+        rows = jsonio.finite_or_none(load_results(run_path) + list(rows))
         atomic_write_json(path, rows)
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")

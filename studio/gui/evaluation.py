@@ -104,7 +104,7 @@ def curve_data(rows: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
     per-class accuracies stay in the table.
     """
     plotted = [r for r in rows if _generator_row(r) and not _per_class(r)
-               and not str(r.get("metric", "")).endswith("_std")]
+               and not str(r.get("metric", "")).endswith("_std") and r.get("value") is not None]
     spaces: dict[str, set] = {}
     conditions: dict[str, set] = {}
     for r in plotted:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from studio.data.folder import FolderImages, read_image_folder
-from studio.errors import DatasetError
+from studio.errors import DatasetError, StudioWarning
 
 
 def _save(path, size, colour, fmt=None):
@@ -30,7 +30,7 @@ def dataset(tmp_path):
 
 
 def test_reads_classes_sizes_and_labels(dataset):
-    with pytest.warns(UserWarning, match=r"skipped 1 .*broken\.png"):
+    with pytest.warns(StudioWarning, match=r"skipped 1 .*broken\.png"):
         data = read_image_folder(dataset, size=24)
     assert isinstance(data, FolderImages)
     assert data.class_names == ["cats", "dogs"]
@@ -99,6 +99,20 @@ def test_class_folders_without_images(tmp_path):
     with pytest.raises(DatasetError, match="no image files") as info:
         read_image_folder(tmp_path, size=16)
     assert str(tmp_path) in str(info.value)
+
+
+def test_skipped_images_warn_as_studio_warnings(tmp_path):
+    # The command line prints a StudioWarning as one "warning: ..." line; the texts stay as they were.
+    _save(tmp_path / "dogs" / "a.png", (16, 16), (200, 10, 10))
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "cats" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        read_image_folder(tmp_path, size=16)
+    assert [(w.category, str(w.message)) for w in caught] == [
+        (StudioWarning, f"image folder {tmp_path}: skipped 1 unreadable file(s): cats/broken.png"),
+        (StudioWarning, f"image folder {tmp_path}: class folder(s) without readable images: cats"),
+    ]
 
 
 def test_nothing_readable(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -168,11 +169,93 @@ def test_evaluate_refuses_what_it_cannot_score_before_any_work(tiny_run, judge, 
         evaluate([generator_ref(ckpt)], EvaluationRequest(metrics=("cond_acc", "is")))
 
 
-@pytest.mark.parametrize("option,value", [("--image-size", "-4"), ("--size", "-5"), ("--epochs", "0"),
-                                          ("--width", "0")])
-def test_judge_train_refuses_numbers_out_of_range_by_name(option, value, capsys):
+def _refused(argv: list[str], capsys) -> str:
+    """The one line argparse printed refusing ``argv`` (exit status 2) before any work."""
     with pytest.raises(SystemExit) as exit_info:
-        main(["judge", "train", "builtin:digits", option, value])
+        main(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
-    assert option in err and "too small" in err
+    assert len(err.strip().splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize("option,value", [
+    ("--image-size", "-4"), ("--image-size", "nan"), ("--image-size", "100000"), ("--size", "-5"),
+    ("--size", "inf"), ("--size", "10000000000"), ("--epochs", "0"), ("--epochs", "nan"), ("--epochs", "1e9"),
+    ("--width", "0"), ("--width", "100000"), ("--channels", "nan"),
+])
+def test_judge_train_refuses_numbers_out_of_range_by_name(option, value, capsys, monkeypatch):
+    monkeypatch.setattr("studio.data.dataset.load_dataset", lambda *a, **k: pytest.fail("the dataset was loaded"))
+    err = _refused(["judge", "train", "builtin:digits", option, value], capsys)
+    assert err.startswith(f"error: argument {option}: ")
+
+
+@pytest.mark.parametrize("option,value", [
+    ("--n", "nan"), ("--n", "0"), ("--n", "inf"), ("--n", "-3"), ("--n", "10000000"), ("--n-real", "nan"),
+    ("--n-real", "1"), ("--n-real", "1e12"), ("--seed", "-1"), ("--seed", str(2**31)), ("--seed", "nan"),
+    ("--judge-size", "nan"), ("--judge-size", "2"), ("--judge-size", "99999"), ("--judge-mean", "nan,0.5,0.5"),
+    ("--judge-mean", "inf"), ("--judge-mean", "a,b,c"), ("--judge-mean", "0.5,0.5"), ("--judge-std", "nan,1,1"),
+    ("--judge-std", "0,1,1"), ("--judge-std", "-1"), ("--judge-std", "1,inf,1"),
+])
+def test_evaluate_refuses_numbers_out_of_range_by_name(option, value, capsys, tmp_path, monkeypatch):
+    import studio.eval.evaluate as evaluate_module
+
+    monkeypatch.setattr(evaluate_module, "evaluate", lambda *a, **k: pytest.fail("the evaluation started"))
+    err = _refused(["evaluate", str(tmp_path / "g.pt"), option, value], capsys)
+    assert err.startswith(f"error: argument {option}: ")
+
+
+def test_evaluate_takes_the_normalisation_as_numbers(capsys):
+    from studio.cli import build_parser
+
+    args = build_parser().parse_args(["evaluate", "g.pt", "--judge-mean", "0.485,0.456,0.406", "--judge-std", "0.2"])
+    assert args.judge_mean == (0.485, 0.456, 0.406) and args.judge_std == (0.2,)
+    assert build_parser().parse_args(["evaluate", "g.pt"]).judge_std == (0.5, 0.5, 0.5)
+
+
+def _no_training(monkeypatch):
+    import studio.eval.judge as judge_module
+
+    monkeypatch.setattr("studio.data.dataset.load_dataset", lambda *a, **k: pytest.fail("the dataset was loaded"))
+    monkeypatch.setattr(judge_module, "train_judge", lambda *a, **k: pytest.fail("the judge was trained"))
+
+
+def test_judge_train_refuses_an_out_folder_it_cannot_write_before_training(tmp_path, capsys, monkeypatch):
+    _no_training(monkeypatch)
+    (tmp_path / "afile").write_text("a file, so no folder can be made under it")
+    out = tmp_path / "afile" / "judge"
+    assert main(["judge", "train", "builtin:digits", "--quiet", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"{out}: cannot write the judge there" in err
+    # A .pt file given directly: its folder is checked.
+    assert main(["judge", "train", "builtin:digits", "--quiet", "--out", str(out / "j.pt")]) == 2
+    assert f"{out}: cannot write the judge there" in capsys.readouterr().err
+
+
+def test_judge_train_creates_a_missing_out_folder_and_leaves_no_probe(tmp_path, monkeypatch):
+    import studio.data.dataset as dataset_module
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(dataset_module, "load_dataset", stop)
+    out = tmp_path / "new" / "judges"
+    with pytest.raises(Stop):  # the check passed and the data began to load
+        main(["judge", "train", "builtin:digits", "--quiet", "--out", str(out)])
+    assert out.is_dir() and list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder regardless")
+def test_judge_train_refuses_a_read_only_out_folder(tmp_path, capsys, monkeypatch):
+    _no_training(monkeypatch)
+    out = tmp_path / "read-only"
+    out.mkdir()
+    out.chmod(0o500)
+    try:
+        assert main(["judge", "train", "builtin:digits", "--quiet", "--out", str(out)]) == 2
+    finally:
+        out.chmod(0o700)
+    assert f"{out}: cannot write the judge there" in capsys.readouterr().err

@@ -175,8 +175,13 @@ def test_test_conditions_load_from_json(tmp_path, shared_data):
     with pytest.raises(StudioError, match="bad.json: condition 2"):
         load_conditions(bad, space)
     bad.write_text("{not json")
-    with pytest.raises(StudioError, match="bad.json: cannot read the conditions"):
+    with pytest.raises(StudioError, match=r"bad\.json: damaged list of conditions \(.* at line 1"):
         load_conditions(bad, space)
+    # Nested too deeply for json (a RecursionError inside it): the same one-line error naming the file.
+    bad.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(StudioError) as info:
+        load_conditions(bad, space)
+    assert str(info.value) == f"{bad}: damaged list of conditions (nested too deeply to read)"
 
 
 def test_appends_from_several_writers_keep_every_row(tmp_path):
@@ -217,3 +222,38 @@ def test_appends_from_several_writers_keep_every_row(tmp_path):
     held.release()
     waiting.join()
     assert load_results(tmp_path)[-1]["generator"] == "after"
+
+
+def test_damaged_results_are_one_error_naming_the_file_and_left_as_they_are(tmp_path):
+    from studio.eval.results import append_results, load_results, make_row, results_path
+
+    path = results_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    deep = "[" * 100_000 + "]" * 100_000
+    path.write_text(deep)
+    with pytest.raises(StudioError) as info:
+        load_results(tmp_path)
+    assert str(info.value) == f"{path}: damaged evaluation results (nested too deeply to read); it was left as it is"
+    with pytest.raises(StudioError, match="nested too deeply"):
+        append_results(tmp_path, [make_row("g", "", "g", 1, "fid", 1.0, 1)])
+    assert path.read_text() == deep
+
+
+def test_a_nan_figure_is_stored_as_null_in_strict_json(tmp_path):
+    from studio.eval.results import append_results, load_results, make_row, results_path
+
+    def refuse(word: str):
+        raise ValueError(f"not strict JSON: {word}")
+
+    # A KID of too few images comes out NaN; Python's json would write a bare NaN no other reader takes.
+    append_results(tmp_path, [make_row("g", "", "g", 1, "kid", float("nan"), 2),
+                              make_row("g", "", "g", 1, "fid", float("inf"), 2),
+                              make_row("g", "", "g", 1, "is", 1.5, 2)])
+    text = results_path(tmp_path).read_text()
+    rows = json.loads(text, parse_constant=refuse)
+    assert [r["value"] for r in rows] == [None, None, 1.5]
+    assert [r["value"] for r in load_results(tmp_path)] == [None, None, 1.5]
+    # The spreadsheet copy shows an empty cell, and a later append keeps the row as it was.
+    assert results_path(tmp_path).with_suffix(".csv").read_text().splitlines()[1].split(",")[6] == ""
+    append_results(tmp_path, [make_row("g", "", "g", 2, "kid", 0.25, 2)])
+    assert [r["value"] for r in load_results(tmp_path)] == [None, None, 1.5, 0.25]

@@ -280,3 +280,13 @@ def test_errors_name_the_panels_controls_not_command_line_flags(tmp_path, monkey
     shown = [for_the_window(t) for t in texts]
     assert not any("--" in t or "python -m" in t for t in shown), shown  # ...the window to its own controls
     assert "Inception box" in shown[0] and "Inception features" in shown[1] and "Train judge" in shown[2]
+
+
+def test_a_figure_stored_as_null_is_left_off_the_curves():
+    from studio.gui.evaluation import curve_data
+
+    def row(epoch, value):
+        return {"which": "g", "epoch": epoch, "checkpoint": f"epoch_{epoch:04d}.pt", "metric": "kid", "value": value}
+
+    # A figure that came out NaN is kept in results.json as null (strict JSON); the plot skips it.
+    assert curve_data([row(1, 0.5), row(2, None), row(3, 0.25)]) == {"kid": ([1, 3], [0.5, 0.25])}
