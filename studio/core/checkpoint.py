@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import pickle
 import zipfile
+import zlib
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
 from studio.core.atomic import atomic_torch_save
 from studio.core.conditions import ConditionSpace, space_from_dict
 from studio.core.config import TrainConfig
-from studio.errors import CheckpointError, ConfigError
+from studio.errors import CheckpointError, ConfigError, one_line
 
 __all__ = [
     "FORMAT",
@@ -27,6 +29,7 @@ __all__ = [
     "generator_from_checkpoint",
     "is_training_checkpoint",
     "load_weights_only",
+    "resume_refusal",
 ]
 
 FORMAT = "gan-studio/checkpoint"
@@ -35,6 +38,12 @@ REQUIRED = ("epoch", "step", "config", "space", "g")
 # An averaged generator is stored as a checkpoint too (so every loader accepts
 # it) but holds G alone: no D, optimisers or RNG states to resume from.
 KIND_AVERAGE = "average"
+# What each field of a checkpoint must be; a crafted or damaged file is refused by name, never with a traceback.
+_INT_FIELDS = ("epoch", "step", "epoch_step")
+_DICT_FIELDS = ("config", "space", "opt_g", "opt_d", "sched_g", "sched_d", "rng")
+_WEIGHT_FIELDS = ("g", "d", "ema")  # flat {name: tensor} state dicts (ema may be None)
+# Sections the loaders of a generator read: the rest is verified when training resumes from the file.
+GENERATOR_SECTIONS = ("g", "ema", "config", "space")
 
 
 def load_weights_only(path: Path, error: type[Exception] = CheckpointError, kind: str = "PyTorch checkpoint",
@@ -61,17 +70,106 @@ def load_weights_only(path: Path, error: type[Exception] = CheckpointError, kind
         raise
 
 
+def _tensors(obj, prefix: str) -> Iterator[tuple[str, torch.Tensor]]:
+    """Every tensor inside ``obj`` (nested dicts and lists), with a path such as ``g/main.0.weight``."""
+    if isinstance(obj, torch.Tensor):
+        yield prefix, obj
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _tensors(value, f"{prefix}/{key}")
+    elif isinstance(obj, (list, tuple)):
+        for i, value in enumerate(obj):
+            yield from _tensors(value, f"{prefix}/{i}")
+
+
+def _crc32(tensor: torch.Tensor) -> int:
+    data = tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy()
+    return zlib.crc32(memoryview(data))
+
+
+def tensor_checksums(state: dict) -> dict[str, int]:
+    """CRC-32 of every tensor payload, by path: a flipped byte anywhere in the weights is found on load."""
+    return {
+        name: _crc32(t)
+        for key, value in state.items()
+        if key not in ("checksums", "format", "version")
+        for name, t in _tensors(value, key)
+    }
+
+
 def save_checkpoint(path: str | Path, state: dict, overwrite: bool = True) -> Path:
     state = {"format": FORMAT, "version": VERSION, **state}
+    state.pop("checksums", None)
+    state["checksums"] = {"crc32": tensor_checksums(state)}
     atomic_torch_save(state, path, overwrite=overwrite)
     return Path(path)
 
 
-def load_checkpoint(path: str | Path, mmap: bool = False) -> dict:
+def _check_structure(state: dict, path: Path) -> None:
+    """Refuse fields of the wrong type, naming the field, before any loader trusts them."""
+
+    def refuse(key: str, expected: str) -> None:
+        raise CheckpointError(
+            f"{path}: damaged checkpoint: '{key}' should be {expected}, found {type(state[key]).__name__}"
+        )
+
+    for key in _INT_FIELDS:
+        if key in state and (not isinstance(state[key], int) or isinstance(state[key], bool) or state[key] < 0):
+            refuse(key, "a whole number of at least 0")
+    for key in _DICT_FIELDS:
+        if key in state and state[key] is not None and not isinstance(state[key], dict):
+            refuse(key, "a table of values")
+    for key in _WEIGHT_FIELDS:
+        if key not in state or (key == "ema" and state[key] is None):
+            continue
+        value = state[key]
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items()
+        ):
+            refuse(key, "a table of named tensors")
+    checksums = state.get("checksums")
+    if checksums is not None and not (isinstance(checksums, dict) and isinstance(checksums.get("crc32"), dict)):
+        refuse("checksums", "a table of CRC-32 values")
+
+
+def _verify(state: dict, path: Path, sections: tuple[str, ...] | None) -> None:
+    """Checksums (files written before they existed have none) and finite weights, naming the tensor."""
+    stored = (state.get("checksums") or {}).get("crc32")
+    for key, value in state.items():
+        if key in ("checksums", "format", "version") or (sections is not None and key not in sections):
+            continue
+        for name, tensor in _tensors(value, key):
+            if stored is not None:
+                expected = stored.get(name)
+                if expected is None or expected != _crc32(tensor):
+                    what = "has no checksum" if expected is None else "does not match its checksum"
+                    raise CheckpointError(
+                        f"{path}: damaged checkpoint: tensor {name} {what} (the file changed after it was written)"
+                    )
+            if key in _WEIGHT_FIELDS and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise CheckpointError(f"{path}: tensor {name} holds NaN or infinite values; refusing these weights")
+
+
+def resume_refusal(state: dict, path: str | Path) -> str | None:
+    """Why training cannot resume from this checkpoint, or None when it can."""
+    if state.get("kind") == KIND_AVERAGE:
+        return (
+            f"{path}: an averaged generator holds no training state (no discriminator, optimisers or random "
+            "states); resume from one of the run's epoch_NNNN.pt checkpoints"
+        )
+    missing = [k for k in ("d", "opt_g", "opt_d", "rng") if k not in state]
+    if missing:
+        return f"{path}: holds no {', '.join(missing)}, so training cannot resume from it (damaged or incomplete)"
+    return None
+
+
+def load_checkpoint(path: str | Path, mmap: bool = False, sections: tuple[str, ...] | None = None) -> dict:
     """Load and check a checkpoint; any problem becomes a CheckpointError naming the file.
 
     ``mmap`` maps the file instead of reading it, so a caller that needs only
     G (averaging many checkpoints) never reads D and the optimiser states.
+    ``sections`` limits the checksum and finiteness checks to those fields:
+    by default every field, or only G, its EMA and the settings with ``mmap``.
     """
     path = Path(path)
     if not path.is_file():
@@ -86,6 +184,8 @@ def load_checkpoint(path: str | Path, mmap: bool = False) -> dict:
     missing = [k for k in REQUIRED if k not in state]
     if missing:
         raise CheckpointError(f"{path}: incomplete checkpoint, missing {', '.join(missing)}")
+    _check_structure(state, path)
+    _verify(state, path, sections if sections is not None else (GENERATOR_SECTIONS if mmap else None))
     return state
 
 
@@ -97,15 +197,15 @@ def is_training_checkpoint(state: dict) -> bool:
 def checkpoint_config(state: dict, path: str | Path = "checkpoint") -> tuple[TrainConfig, ConditionSpace]:
     try:
         return TrainConfig.from_dict(state["config"], source=str(path)), space_from_dict(state["space"])
-    except (ConfigError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{path}: its stored settings are invalid ({exc})") from None
+    except (ConfigError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CheckpointError(f"{path}: its stored settings are invalid ({one_line(exc)})") from None
 
 
 def generator_from_checkpoint(path: str | Path, which: str = "g", device: str = "cpu"):
     """(G in eval mode, condition space, config) from a checkpoint; ``which`` is 'g' or 'ema'."""
     from studio.core.models import Generator
 
-    state = load_checkpoint(path)
+    state = load_checkpoint(path, sections=GENERATOR_SECTIONS)
     config, space = checkpoint_config(state, path)
     g = Generator(config, space)
     weights = state["g"]
@@ -118,5 +218,5 @@ def generator_from_checkpoint(path: str | Path, which: str = "g", device: str = 
     try:
         g.load_state_dict(weights)
     except RuntimeError as exc:
-        raise CheckpointError(f"{path}: the weights do not fit the stored architecture ({str(exc)[:200]})") from None
+        raise CheckpointError(f"{path}: the weights do not fit the stored architecture ({one_line(exc)})") from None
     return g.to(device).eval(), space, config
