@@ -5,21 +5,33 @@
     <run>/samples/epoch_0001.png    fixed-noise grid per epoch
     <run>/checkpoints/epoch_0001.pt state bundle per epoch (epoch_0003_step_000120.pt when stopped mid-epoch)
     <run>/checkpoints/average_epochs_0021-0030.pt   averaged generators (any other .pt there)
+    <run>/.lock, <run>/.writer.json  the OS lock a training process holds, and who holds it
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import socket
+import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
+from studio.core import jsonio
 from studio.core.atomic import atomic_write_json, atomic_write_text
 from studio.core.config import TrainConfig
-from studio.errors import StudioError
+from studio.errors import RunBusyError, StudioError, StudioWarning
 
-__all__ = ["RunDirectory", "CheckpointInfo", "new_run_id"]
+__all__ = ["RunDirectory", "CheckpointInfo", "RunLock", "new_run_id", "guard_output"]
+
+# Temporary files of the trainer's own atomic writes (.epoch_0003.pt.abc123.tmp): a writer killed
+# mid-write leaves them behind; whoever next holds the run's lock removes them.
+_TRAINER_TEMP = re.compile(r"^\.(?:epoch_\d{4,}(?:_step_\d+)?\.(?:pt|png)|metrics\.jsonl|config\.json)\..+\.tmp$")
 
 _CKPT = re.compile(r"^epoch_(\d{4,})(?:_step_(\d+))?\.pt$")
 
@@ -33,6 +45,35 @@ class CheckpointInfo:
     @property
     def complete_epoch(self) -> bool:
         return self.step_in_epoch == 0
+
+
+def _run_of(folder: Path) -> Path | None:
+    """The run folder that ``folder`` is, or is the checkpoints/ or samples/ folder of."""
+    if (folder / "config.json").is_file() and (folder / "checkpoints").is_dir():
+        return folder
+    if folder.name in ("checkpoints", "samples") and (folder.parent / "config.json").is_file():
+        return folder.parent
+    return None
+
+
+def guard_output(out: str | Path, inputs=()) -> None:
+    """Refuse an output path that is one of the command's inputs or a file a run keeps, ``--force`` or not.
+
+    Exports and sample grids written over a checkpoint would destroy it, and
+    any other ``.pt`` in a run's checkpoints/ would be listed as an average.
+    """
+    out = Path(out).expanduser()
+    target = out.resolve()
+    for source in inputs:
+        if Path(source).expanduser().resolve() == target:
+            raise StudioError(f"{out}: is this command's own input; write the output to another file")
+    run = _run_of(target.parent)
+    if run is None:
+        return
+    if target.parent.name == "checkpoints" and (target.suffix == ".pt" or target.exists()):
+        raise StudioError(f"{out}: inside the checkpoints of run {run}; write the output outside the run's folders")
+    if target.exists() and (target.parent.name == "samples" or target.name in ("config.json", "metrics.jsonl")):
+        raise StudioError(f"{out}: a file of run {run}; write the output to another file")
 
 
 def new_run_id(runs_root: Path) -> str:
@@ -92,13 +133,59 @@ class RunDirectory:
         return self.config_path.is_file()
 
     def read_config(self) -> TrainConfig:
-        try:
-            data = json.loads(self.config_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise StudioError(f"{self.config_path}: missing; {self.path} is not a run directory") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise StudioError(f"{self.config_path}: damaged ({exc})") from None
+        if not self.config_path.is_file():
+            raise StudioError(f"{self.config_path}: missing; {self.path} is not a run directory")
+        data = jsonio.read_json(self.config_path, what="run settings file")
         return TrainConfig.from_dict(data, source=str(self.config_path))
+
+    # --- the writer's lock ------------------------------------------------------
+    @property
+    def lock_path(self) -> Path:
+        return self.path / ".lock"
+
+    @property
+    def writer_path(self) -> Path:
+        return self.path / ".writer.json"
+
+    def lock(self, timeout: float = 2.0) -> "RunLock":
+        """Take the run for training (an OS lock, freed by the OS when the holder dies); RunBusyError if held."""
+        return RunLock(self, timeout).acquire()
+
+    def writer(self) -> dict | None:
+        """Who is training the run now (pid, host, since, command), or None when no live process holds it."""
+        if not self.lock_path.is_file():
+            return None
+        probe = FileLock(str(self.lock_path))
+        try:
+            probe.acquire(timeout=0)
+        except Timeout:
+            return self._read_writer() or {"pid": "?", "host": "?", "since": "?", "command": "?"}
+        except OSError:
+            return None  # a read-only run nobody can be writing to
+        probe.release()
+        return None
+
+    def _read_writer(self) -> dict | None:
+        try:
+            data = jsonio.read_json(self.writer_path)
+        except StudioError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def remove_stale_temp_files(self) -> list[Path]:
+        """Delete the temporary files a killed trainer left (call with the lock held, or with no writer)."""
+        removed = []
+        for folder in (self.path, self.checkpoints_dir, self.samples_dir):
+            if not folder.is_dir():
+                continue
+            for p in folder.iterdir():
+                if _TRAINER_TEMP.match(p.name) and p.is_file():
+                    try:
+                        p.unlink()
+                        removed.append(p)
+                    except OSError:
+                        pass
+        return removed
 
     # --- checkpoints and samples ----------------------------------------------
     def checkpoints(self) -> list[CheckpointInfo]:
@@ -158,20 +245,106 @@ class RunDirectory:
         if not rows:
             return
         with open(self.metrics_path, "a", encoding="utf-8") as f:
-            f.write("".join(json.dumps(r) + "\n" for r in rows))
+            f.write("".join(_metrics_line(r) for r in rows))
 
-    def read_metrics(self) -> list[dict]:
+    def read_metrics(self, warn: bool = True) -> list[dict]:
+        """The logged rows; a damaged line is skipped with a warning naming the file and line.
+
+        The last line may be torn by a crash mid-append: it is skipped silently.
+        """
         if not self.metrics_path.is_file():
             return []
         rows = []
-        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
+        lines = self.metrics_path.read_bytes().split(b"\n")
+        last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+        for i, raw in enumerate(lines):
+            if not raw.strip():
                 continue
+            try:
+                row = json.loads(raw.decode("utf-8"))
+                problem = None if isinstance(row, dict) else f"not an object but a JSON {_json_kind(row)}"
+            except UnicodeDecodeError:
+                problem = "not UTF-8 text"
+            except (json.JSONDecodeError, RecursionError):
+                problem = "not valid JSON"
+            if problem is None:
+                rows.append(row)
+            elif warn and i != last:
+                warnings.warn(f"{self.metrics_path}: line {i + 1} skipped ({problem})", StudioWarning, stacklevel=2)
         return rows
 
     def truncate_metrics(self, global_step: int) -> None:
         """Drop rows logged after ``global_step`` (a resume goes back to its checkpoint)."""
-        rows = [r for r in self.read_metrics() if r.get("step", 0) <= global_step]
-        atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
+        rows = [r for r in self.read_metrics() if _row_step(r) <= global_step]
+        atomic_write_text(self.metrics_path, "".join(_metrics_line(r) for r in rows))
+
+
+def _metrics_line(row: dict) -> str:
+    # Strict JSON: a figure that became NaN is written as null, which every JSON reader takes.
+    return jsonio.dumps(jsonio.finite_or_none(row), indent=None) + "\n"
+
+
+def _json_kind(value) -> str:
+    return {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+
+
+def _row_step(row: dict) -> float:
+    step = row.get("step", 0)
+    return step if isinstance(step, (int, float)) and not isinstance(step, bool) else 0
+
+
+class RunLock:
+    """The OS lock of a run being trained, with who holds it written beside it.
+
+    The lock is the operating system's (``flock`` / ``LockFileEx`` through
+    filelock): it is released when the holder exits, however it exits, so a lock
+    of a killed process is simply taken over. ``.writer.json`` only names the
+    holder for the message a second writer gets.
+    """
+
+    def __init__(self, run: RunDirectory, timeout: float = 2.0):
+        self.run = run
+        self.timeout = timeout
+        self._lock = FileLock(str(run.lock_path))
+
+    def acquire(self) -> "RunLock":
+        try:
+            self._lock.acquire(timeout=self.timeout)
+        except Timeout:
+            raise RunBusyError(_busy_message(self.run)) from None
+        try:
+            holder = {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "command": " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))[:200],
+            }
+            atomic_write_json(self.run.writer_path, holder)
+            self.run.remove_stale_temp_files()
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def release(self) -> None:
+        if not self._lock.is_locked:
+            return
+        try:
+            self.run.writer_path.unlink()
+        except OSError:
+            pass
+        self._lock.release()
+
+    def __enter__(self) -> "RunLock":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+def _busy_message(run: RunDirectory) -> str:
+    holder = run._read_writer() or {}
+    who = f"process {holder.get('pid', '?')} on {holder.get('host', '?')}"
+    since = f" since {holder['since']}" if holder.get("since") else ""
+    command = f" ({holder['command']})" if holder.get("command") else ""
+    return f"{run.path}: this run is being trained by {who}{since}{command}; wait for it to end, or stop it first"

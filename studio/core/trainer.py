@@ -20,7 +20,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from studio.core.atomic import atomic_save_image
-from studio.core.checkpoint import checkpoint_config, load_checkpoint, save_checkpoint
+from studio.core.checkpoint import checkpoint_config, load_checkpoint, resume_refusal, save_checkpoint
 from studio.core.conditions import ConditionSpace, NoCondition
 from studio.core.config import TrainConfig
 from studio.core.device import Precision, resolve_device, resolve_precision
@@ -40,9 +40,9 @@ from studio.core.losses import adversarial_loss, d_targets, gradient_penalty, mo
 from studio.core.models import build_models, count_parameters
 from studio.core.rundir import RunDirectory
 from studio.core.sampling import GRID_PADDING, generate_grid, grid_noise, to_uint8_grid
-from studio.errors import CheckpointError, ConfigError, StudioError, TrainingError
+from studio.errors import CheckpointError, ConfigError, StudioError, TrainingError, one_line
 
-__all__ = ["Trainer"]
+__all__ = ["Trainer", "check_trainable"]
 
 # Per-step figures accumulate on the device as one vector, read back once per report.
 _D_FIGURES = ("d_loss", "d_x", "d_g_z1", "aux_acc_real", "aux_acc_fake")
@@ -103,6 +103,23 @@ class _Figures:
         return {k: values[k] for k in METRIC_NAMES}
 
 
+def check_trainable(config: TrainConfig, dataset, source: str = "config") -> None:
+    """Refuse, before any run folder exists, what would fail as training starts: settings, device, data shape."""
+    config.validate(source)
+    config.check_against(dataset.space, source=source)
+    resolve_device(config.device)
+    if dataset.image_size != config.image_size or dataset.channels != config.channels:
+        raise ConfigError(
+            f"{dataset.spec}: images are {dataset.channels}x{dataset.image_size}px, "
+            f"the model expects {config.channels}x{config.image_size}px"
+        )
+    if len(dataset) < config.batch_size:
+        raise ConfigError(
+            f"{dataset.spec}: {len(dataset)} images is fewer than one batch ({config.batch_size}); "
+            "lower batch_size"
+        )
+
+
 class Trainer:
     """Trains one run; ``run()`` blocks until it completes, stops or fails.
 
@@ -120,18 +137,7 @@ class Trainer:
         max_steps: int | None = None,
         write_files: bool = True,
     ):
-        config.validate()
-        config.check_against(dataset.space, source=str(run.config_path))
-        if dataset.image_size != config.image_size or dataset.channels != config.channels:
-            raise ConfigError(
-                f"{dataset.spec}: images are {dataset.channels}x{dataset.image_size}px, "
-                f"the model expects {config.channels}x{config.image_size}px"
-            )
-        if len(dataset) < config.batch_size:
-            raise ConfigError(
-                f"{dataset.spec}: {len(dataset)} images is fewer than one batch ({config.batch_size}); "
-                "lower batch_size"
-            )
+        check_trainable(config, dataset, source=str(run.config_path))
         self.config = config
         self.dataset = dataset
         self.run_dir = run
@@ -144,6 +150,8 @@ class Trainer:
         self._pause = threading.Event()
         self.epoch = 0  # complete epochs
         self.step = 0  # global steps (D updates)
+        self._saved_step: int | None = None  # global step of the last checkpoint written or resumed from
+        self._lock = None
 
     # --- control from any thread ---------------------------------------------
     def request_stop(self) -> None:
@@ -239,16 +247,20 @@ class Trainer:
 
     def _save_checkpoint(self, epoch_step: int = 0) -> None:
         self._check_finite()
-        if not self.write_files:
-            return
+        if not self.write_files or self._saved_step == self.step:
+            return  # a stop right after a checkpoint (or the one resumed from) has nothing new to save
         # A mid-epoch checkpoint is named after the epoch in progress.
         name_epoch = self.epoch + 1 if epoch_step else self.epoch
         path = self.run_dir.checkpoint_path(name_epoch, epoch_step)
         save_checkpoint(path, self._state(epoch_step))
+        self._saved_step = self.step
         self.on_event(CheckpointSaved(str(path), self.epoch, self.step))
 
     def _restore(self, path: Path) -> None:
         state = load_checkpoint(path)
+        refusal = resume_refusal(state, path)
+        if refusal:
+            raise CheckpointError(refusal)
         saved_config, saved_space = checkpoint_config(state, path)
         if saved_space != self.space:
             raise CheckpointError(
@@ -274,11 +286,17 @@ class Trainer:
             if self.device.type == "cuda" and "cuda" in state["rng"]:
                 torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
             self.epoch_rng_state = state["rng"]["data"]
-        except (KeyError, RuntimeError, ValueError) as exc:
-            raise CheckpointError(f"{path}: cannot resume from it ({str(exc)[:200]})") from None
-        self.data_rng.set_state(self.epoch_rng_state)
-        self.epoch, self.step = int(state["epoch"]), int(state["step"])
-        self.resume_epoch_step = int(state.get("epoch_step", 0))
+            self.data_rng.set_state(self.epoch_rng_state)
+        except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as exc:
+            raise CheckpointError(f"{path}: cannot resume from it ({one_line(exc)})") from None
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.resume_epoch_step = state.get("epoch_step", 0)
+        if self.resume_epoch_step >= self.steps_per_epoch:
+            raise CheckpointError(
+                f"{path}: written {self.resume_epoch_step} steps into an epoch of {self.steps_per_epoch}; "
+                "the dataset or batch size changed since"
+            )
+        self._saved_step = self.step
         if self.write_files:
             self.run_dir.truncate_metrics(self.step)
 
@@ -389,10 +407,11 @@ class Trainer:
             return
         losses = torch.stack([self.figures.d[0], self.figures.g[0]])
         if not bool(torch.isfinite(losses).all()):
+            latest = self.run_dir.latest_checkpoint() if self.write_files else None
+            kept = f"the last checkpoint, {latest.path.name}, was kept" if latest else "no checkpoint had been written"
             raise TrainingError(
                 f"the loss became non-finite (NaN or infinity) near step {self.step}, epoch {self.epoch + 1}; "
-                "training stopped and the last checkpoint was kept. Try a lower learning rate, "
-                "precision float32, or spectral norm in D"
+                f"training stopped and {kept}. Try a lower learning rate, precision float32, or spectral norm in D"
             )
 
     def _report(self, epoch: int, epoch_step: int, rate: float) -> None:
@@ -456,10 +475,18 @@ class Trainer:
         self.on_event(RunResumed(self.step))
         return time.perf_counter() - started
 
+    def _should_stop(self) -> bool:
+        return self._stop.is_set() or (self.max_steps is not None and self.step >= self.max_steps)
+
     def _train_epoch(self) -> bool:
         """One pass over the data; False when a stop or max_steps ended it early."""
         cfg = self.config
         epoch = self.epoch + 1
+        if self.resume_epoch_step == 0 and self._should_stop():
+            # At an epoch boundary: checkpoint the end of the last epoch (once) before the next epoch draws its
+            # data order, so a resume repeats a straight run exactly.
+            self._save_checkpoint()
+            return False
         self.epoch_rng_state = self.data_rng.get_state()
         order = torch.randperm(len(self.dataset), generator=self.data_rng).to(self.images.device)
         first = self.resume_epoch_step
@@ -471,7 +498,7 @@ class Trainer:
             paused = self._wait_while_paused()
             started += paused
             report_started += paused
-            if self._stop.is_set() or (self.max_steps is not None and self.step >= self.max_steps):
+            if self._should_stop():
                 self._save_checkpoint(epoch_step=i)
                 return False
             real, labels = self._batch(order[i * cfg.batch_size : (i + 1) * cfg.batch_size])
@@ -498,6 +525,8 @@ class Trainer:
     def run(self) -> RunFinished:
         """Train until the configured epochs are done, a stop is requested, or an error."""
         try:
+            if self.write_files:
+                self._lock = self.run_dir.lock()
             self._setup()
             self.on_event(
                 RunStarted(
@@ -526,8 +555,15 @@ class Trainer:
                 "lower batch_size, ngf/ndf or image_size",
                 traceback.format_exc(),
             )
+        except OSError as exc:  # a full disk, a folder made read-only: the file and the problem
+            where = f"{exc.filename}: " if exc.filename else ""
+            return self._fail(f"{where}{exc.strerror or exc}", traceback.format_exc())
         except Exception as exc:  # a bug, reported rather than killing the caller's thread
             return self._fail(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     def _finish(self, reason: str) -> RunFinished:
         event = RunFinished(reason, self.epoch, self.step)

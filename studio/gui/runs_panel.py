@@ -1,8 +1,8 @@
 """The runs of a project: preset, dataset, epochs done and state, read from the run folders.
 
 Everything shown comes from the files a run leaves behind (config.json,
-samples, checkpoints), so runs trained headless appear exactly like runs
-trained in the window.
+samples, checkpoints) and from the lock its trainer holds, so runs trained
+headless appear exactly like runs trained in the window.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class RunInfo:
     family: str
     epochs_done: int
     epochs_total: int
-    state: str  # running | paused | completed | stopped | error | not started | unreadable
+    state: str  # running | paused | stopping | completed | stopped | error | failed | unreadable
     note: str = ""
 
 
@@ -60,7 +60,31 @@ def closest_preset(config, presets) -> tuple[str, list[str]]:
     return best, best_diff or []
 
 
+def _writer(run: RunDirectory) -> dict | None:
+    try:
+        return run.writer()
+    except OSError:  # a run folder that cannot be probed is described from its files alone
+        return None
+
+
+def _describe_writer(writer: dict) -> str:
+    """'process 123 on host since 2024-05-01 10:00:00 (studio train ...)', leaving out what is unknown."""
+    known = {k: str(v) for k, v in writer.items() if v not in (None, "", "?")}
+    text = f"process {known.get('pid', '?')} on {known.get('host', '?')}"
+    if "since" in known:
+        text += f" since {known['since']}"
+    if "command" in known:
+        text += f" ({known['command']})"
+    return text
+
+
 def describe_run(run: RunDirectory, presets=(), live_state: str | None = None, session_state: str | None = None):
+    """What the runs list shows of ``run``.
+
+    ``live_state`` (the run this window trains) and ``session_state`` (how it ended here) come
+    first. Otherwise a run whose lock another process holds is running; one without a checkpoint
+    that nobody trains failed, or was killed, before it wrote one.
+    """
     try:
         config = run.read_config()
     except StudioError as exc:
@@ -72,17 +96,24 @@ def describe_run(run: RunDirectory, presets=(), live_state: str | None = None, s
         done = max(done, latest.epoch)
     preset, diff = closest_preset(config, presets)
     note = f"changed: {', '.join(diff)}" if diff else ""
+    status = ""
     if live_state:
         state = live_state
     elif session_state:
         state = session_state
+    elif (writer := _writer(run)) is not None:
+        state, status = "running", f"being trained by {_describe_writer(writer)}"
     elif done >= config.epochs:
         state = "completed"
     elif latest is not None:
         state = "stopped"
     else:
-        state = "not started"
-    return RunInfo(run, preset, note, config.dataset, config.family, done, config.epochs, state)
+        state = "failed"
+        status = (
+            "no checkpoint: training failed or was stopped before the first epoch ended" if done == 0 else
+            f"no checkpoint: training failed or was stopped after epoch {done}, before its first checkpoint"
+        )
+    return RunInfo(run, preset, note, config.dataset, config.family, done, config.epochs, state, status)
 
 
 class RunsPanel(QWidget):

@@ -1,4 +1,5 @@
 import json
+import os
 import threading
 
 import pytest
@@ -254,3 +255,63 @@ def test_mode_seeking_draws_fakes_in_pairs_that_share_a_condition(tmp_path, monk
     assert trainer._fake_labels(labels) is not labels
     assert Trainer(cfg.replace(mode_seeking=0.0), random_dataset(SPACE), RunDirectory(tmp_path))._fake_labels(
         labels) is labels
+
+
+@pytest.mark.parametrize("checkpoint_every", [1, 3])
+def test_stop_exactly_at_an_epoch_boundary_then_resume_matches_a_straight_run(tmp_path, checkpoint_every):
+    # 4 steps per epoch: max_steps=8 stops right after epoch 2. The stop must neither rewrite epoch_0002.pt
+    # with the next epoch's data order nor lose the epoch when no checkpoint was due (checkpoint_every=3).
+    cfg = tiny_config(family="acgan", epochs=4, checkpoint_every=checkpoint_every)
+    straight, *_ = train(tmp_path, cfg, name="straight")
+    _, run, events, result = train(tmp_path, cfg, name="split", max_steps=8)
+    assert result.reason == "stopped" and result.epoch == 2
+    saved = [e.path for e in events if isinstance(e, CheckpointSaved)]
+    assert saved.count(str(run.checkpoint_path(2))) == 1
+    assert run.latest_checkpoint().path == run.checkpoint_path(2)
+    resumed, *_ = train(tmp_path, cfg, run=run, resume_from=run.checkpoint_path(2))
+    assert_same_weights(straight, resumed)
+
+
+def test_non_finite_loss_at_the_first_step_does_not_claim_a_checkpoint(tmp_path, monkeypatch):
+    def nan_d(real, fake, *_):
+        return (real.float().mean() + fake.float().mean()) * float("nan")
+
+    monkeypatch.setattr(trainer_module, "adversarial_loss",
+                        lambda name: AdversarialLoss("broken", nan_d, lambda fake: -fake.float().mean()))
+    _, run, events, _ = train(tmp_path, tiny_config(family="dcgan", epochs=2))
+    message = next(e for e in events if isinstance(e, RunError)).message
+    assert "no checkpoint had been written" in message and "was kept" not in message
+
+
+def test_a_second_trainer_of_the_same_run_is_refused_naming_the_holder(tmp_path):
+    cfg = tiny_config(family="acgan", epochs=2)
+    run = RunDirectory.create(tmp_path, cfg)
+    holder = run.lock()
+    try:
+        events = []
+        result = Trainer(cfg, random_dataset(SPACE), run, events.append).run()
+        assert result.reason == "error"
+        assert "being trained by process" in result.message and str(os.getpid()) in result.message
+        assert run.checkpoints() == [] and not run.metrics_path.exists()
+    finally:
+        holder.release()
+    assert Trainer(cfg, random_dataset(SPACE), run).run().reason == "completed"
+    assert run.writer() is None  # released at the end of the run
+
+
+def test_a_full_disk_is_reported_naming_the_file_and_the_disk(tmp_path, monkeypatch):
+    import errno
+
+    import studio.core.atomic as atomic
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    cfg = tiny_config(family="dcgan", epochs=1)
+    run = RunDirectory.create(tmp_path, cfg)
+    monkeypatch.setattr(atomic.os, "fsync", no_space)
+    _, run, _, result = train(tmp_path, cfg, run=run)
+    assert result.reason == "error"
+    named, _, problem = result.message.partition(": ")
+    assert named.startswith(str(run.path)) and problem.startswith(f"no space left on the disk holding {run.path}")
+    assert not [p for p in run.path.rglob("*.tmp")]  # no temporary file left behind
