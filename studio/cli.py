@@ -17,18 +17,26 @@ checkpoint and exits cleanly.
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
-from studio.errors import StudioError
+from studio.argtypes import integer, real
+from studio.errors import StudioError, one_line
 
 __all__ = ["main", "build_parser"]
 
 EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
+MAX_SEED = 2**31 - 1
+# Upper bounds that keep a sample grid within memory: past them a request can only end in a MemoryError.
+MAX_SAMPLES = 1024
+MAX_SCALE = 16
+MAX_GRID_PIXELS = 100_000_000
+_STOP_SIGNALS = tuple(s for s in (signal.SIGINT, getattr(signal, "SIGTERM", None)) if s is not None)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -56,12 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("train", "start a new run of a project"), ("resume", "continue an interrupted run")):
         p = sub.add_parser(name, help=text)
         p.add_argument("project", help="project folder" + (", run folder or checkpoint" if name == "resume" else ""))
-        p.add_argument("--epochs", type=int, help="train until this many epochs in total")
+        p.add_argument("--epochs", type=integer(1, 100_000), help="train until this many epochs in total")
         p.add_argument("--device", help="auto, cpu, cuda or cuda:N")
         p.add_argument("--minutes", type=_positive_minutes,
                        help="stop after this many minutes of training (a time budget); the step in progress "
                        "finishes and a checkpoint is written")
-        p.add_argument("--max-steps", type=int, help=argparse.SUPPRESS)
+        p.add_argument("--max-steps", type=integer(0), help=argparse.SUPPRESS)
         p.add_argument("--quiet", action="store_true", help="no progress bar, only a line per epoch")
         if name == "train":
             p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one setting")
@@ -80,19 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cols", help="multi-attribute: attribute across the columns (default: the second)")
     p.add_argument("--fix", action="append", default=[], metavar="VALUE ATTRIBUTE",
                    help="multi-attribute: fix one attribute, e.g. --fix 'blue eyes', and vary --cols")
-    p.add_argument("--n", type=int, default=8, help="samples per condition (default 8)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    p.add_argument("--scale", type=int, default=1, help="enlarge the grid this many times")
+    p.add_argument("--n", type=integer(1, MAX_SAMPLES), default=8,
+                   help=f"samples per condition (default 8, at most {MAX_SAMPLES})")
+    p.add_argument("--seed", type=integer(0, MAX_SEED), default=0, help="noise seed (default 0)")
+    p.add_argument("--scale", type=integer(1, MAX_SCALE), default=1,
+                   help=f"enlarge the grid this many times (1-{MAX_SCALE})")
     p.add_argument("--no-captions", action="store_true", help="leave out row and column captions")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
-    p.add_argument("--random", type=int, default=0, metavar="N", help="add N rows of random valid conditions")
-    p.add_argument("--truncation", type=float, metavar="T", help="truncate the noise at T (e.g. 0.7); default off")
+    p.add_argument("--random", type=integer(0, MAX_SAMPLES), default=0, metavar="N",
+                   help=f"add N rows of random valid conditions (at most {MAX_SAMPLES})")
+    p.add_argument("--truncation", type=real(0.0, 100.0, low_open=True), metavar="T",
+                   help="truncate the noise at T (e.g. 0.7); default off")
     p.add_argument("--truncation-mode", choices=("clamp", "rescale"), default="clamp",
                    help="clamp: each entry of z to [-T, T]; rescale: shrink z to norm T*sqrt(nz), keeping its direction")
     p.add_argument("--interpolate", choices=("noise", "condition"),
                    help="noise: each row one condition, z walking between two vectors; "
                         "condition: from the first --condition to the second at fixed noise")
-    p.add_argument("--steps", type=int, default=8, help="interpolation steps, ends included (default 8)")
+    p.add_argument("--steps", type=integer(2, MAX_SAMPLES), default=8,
+                   help="interpolation steps, ends included (default 8)")
     p.add_argument("--path", choices=("linear", "slerp"), default="slerp",
                    help="noise interpolation along a straight line or a great circle (default slerp)")
     p.add_argument("--sheet", action="store_true",
@@ -101,15 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("average", help="average a run's generators into a new checkpoint (no selection: list them)")
     p.add_argument("run", help="run folder")
     pick = p.add_mutually_exclusive_group()
-    pick.add_argument("--last", type=int, metavar="N", help="the last N end-of-epoch checkpoints")
+    pick.add_argument("--last", type=integer(1, 100_000), metavar="N",
+                      help="the last N end-of-epoch checkpoints")
     pick.add_argument("--epochs", metavar="A-B", help="the end-of-epoch checkpoints of epochs A to B")
     pick.add_argument("--files", nargs="+", metavar="F", help="these checkpoint files (names in the run or paths)")
     p.add_argument("--ema", action="store_true", help="average the checkpoints' EMA generators instead of G")
     p.add_argument("--no-bn-reestimate", action="store_true",
                    help="keep the average of the BatchNorm statistics instead of measuring them anew")
-    p.add_argument("--bn-batches", type=int, default=32, help="batches of fresh noise for BatchNorm (default 32)")
-    p.add_argument("--bn-batch-size", type=int, default=64, help="samples per BatchNorm batch (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the BatchNorm noise (default 0)")
+    p.add_argument("--bn-batches", type=integer(1, 10_000), default=32,
+                   help="batches of fresh noise for BatchNorm (default 32)")
+    p.add_argument("--bn-batch-size", type=integer(2, 4096), default=64,
+                   help="samples per BatchNorm batch (default 64)")
+    p.add_argument("--seed", type=integer(0, MAX_SEED), default=0, help="seed of the BatchNorm noise (default 0)")
     p.add_argument("--out", metavar="NAME", help="file name in the run's checkpoints/ (default average_epochs_A-B.pt)")
 
     p = sub.add_parser("export", help="export a checkpoint's generator for use outside the studio")
@@ -140,6 +156,8 @@ def _positive_minutes(text: str) -> float:
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of minutes") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text} minutes: give a positive number")
+    if not math.isfinite(value) or value > 10 * 365 * 24 * 60:
+        raise argparse.ArgumentTypeError(f"{text} minutes: give a finite number, at most ten years")
     return value
 
 
@@ -222,7 +240,10 @@ def _progress_reporter(quiet: bool):
     return on_event
 
 
-def _train(config, run, resume_from, args) -> int:
+def _train(config, run, resume_from, args, runs_dir=None) -> int:
+    """Train ``run`` (resuming from ``resume_from``), or a new run in ``runs_dir`` once its data has loaded."""
+    from studio.app.runs import create_run
+    from studio.core.device import resolve_device
     from studio.core.trainer import Trainer
     from studio.data.dataset import load_dataset
 
@@ -230,21 +251,28 @@ def _train(config, run, resume_from, args) -> int:
         if fraction == 0.0 or fraction == 1.0:
             print(message, flush=True)
 
+    resolve_device(config.device)  # before minutes of data loading
     dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size, data_progress)
+    if run is None:
+        run = create_run(runs_dir, config, dataset)
     reporter = _progress_reporter(args.quiet)
     trainer = Trainer(config, dataset, run, on_event=reporter, resume_from=resume_from, max_steps=args.max_steps)
 
-    interrupts = {"n": 0}
+    interrupts = {"n": 0, "first": signal.SIGINT}
 
-    def on_sigint(signum, frame) -> None:
+    def on_signal(signum, frame) -> None:
         interrupts["n"] += 1
         if interrupts["n"] == 1:
-            print("\nstopping after this step and writing a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
+            interrupts["first"] = signum
+            what = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+            print(f"\n{what}: stopping after this step and writing a checkpoint (Ctrl-C again to abort)",
+                  file=sys.stderr)
             trainer.request_stop()
         else:
             raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    # SIGTERM (docker stop, systemd, a batch scheduler) ends a run as Ctrl-C does: with a checkpoint.
+    previous = {sig: signal.signal(sig, on_signal) for sig in _STOP_SIGNALS}
     timer = None
     if args.minutes is not None:
         timer = threading.Timer(args.minutes * 60.0, trainer.request_stop)
@@ -255,7 +283,8 @@ def _train(config, run, resume_from, args) -> int:
     finally:
         if timer is not None:
             timer.cancel()
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         reporter.close()
     if result.reason == "error":
         return _fail(result.message)
@@ -264,7 +293,7 @@ def _train(config, run, resume_from, args) -> int:
     if result.reason == "stopped":
         why = f" ({args.minutes:g} minutes of training)" if args.minutes is not None and not interrupts["n"] else ""
         print(f"stopped at epoch {result.epoch}, step {result.step}{why}{where}")
-        return EXIT_INTERRUPTED if interrupts["n"] else 0
+        return _exit_status(interrupts["first"]) if interrupts["n"] else 0
     print(f"done: {result.epoch} epochs, {result.step} steps{where}")
     return 0
 
@@ -290,55 +319,25 @@ def cmd_new(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from studio.core.rundir import RunDirectory
     from studio.project import Project
 
     project = Project.load(args.project)
     config = _apply_overrides(project.config, args.set)
     changes = {k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None}
     config = config.replace(**changes) if changes else config
-    run = RunDirectory.create(project.runs_dir, config)
-    return _train(config, run, None, args)
-
-
-def _resolve_resume(path: Path):
-    """(run directory, checkpoint) for a project folder, run folder or checkpoint file."""
-    from studio.core.rundir import RunDirectory
-    from studio.project import PROJECT_FILE, Project
-
-    if path.is_file() and path.suffix == ".pt":
-        from studio.core.averaging import is_average_file
-
-        if is_average_file(path):
-            raise StudioError(f"{path}: an averaged generator holds no training state; resume from an epoch_NNNN.pt")
-        return RunDirectory(path.parent.parent), path
-    if (path / PROJECT_FILE).is_file():
-        run = Project.load(path).latest_run()
-        if run is None:
-            raise StudioError(f"{path}: this project has no runs yet; use 'train'")
-    else:
-        run = RunDirectory(path)
-        if not run.exists():
-            raise StudioError(f"{path}: not a project, run folder or checkpoint")
-    latest = run.latest_checkpoint()
-    if latest is None:
-        raise StudioError(f"{run.path}: this run has no checkpoint to resume from")
-    return run, latest.path
+    return _train(config, None, None, args, runs_dir=project.runs_dir)
 
 
 def cmd_resume(args) -> int:
-    run, checkpoint = _resolve_resume(Path(args.project).expanduser())
-    later = run.checkpoints_after(checkpoint)
-    if later and not args.rewind:
+    from studio.app.runs import plan_resume
+
+    plan = plan_resume(args.project, args.epochs, args.device)
+    if plan.rewinds and not args.rewind:
         # Evaluations and averages name those files: replacing them is never silent.
-        raise StudioError(f"{checkpoint}: the run has {len(later)} later checkpoint(s), up to {later[-1].path.name}, "
-                          "which training would overwrite; pass --rewind to resume from it anyway, or resume "
-                          "from the run's latest")
-    config = run.read_config()
-    changes = {k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None}
-    config = config.replace(**changes) if changes else config
-    print(f"resuming from {checkpoint}")
-    return _train(config, run, checkpoint, args)
+        raise StudioError(f"{plan.checkpoint}: {plan.rewind_text()}; pass --rewind to resume from it anyway, "
+                          "or resume from the run's latest")
+    print(f"resuming from {plan.checkpoint}")
+    return _train(plan.config, plan.run, plan.checkpoint, args)
 
 
 def _sheet_generators(checkpoint: Path, which: str, device: str = "cpu"):
@@ -358,19 +357,27 @@ def cmd_sample(args) -> int:
     from studio.core.atomic import atomic_save_image
     from studio.core.checkpoint import generator_from_checkpoint
     from studio.core.explore import Explorer, NoiseSettings, compare_generators, grid_image, layout_from_request
+    from studio.core.rundir import guard_output
     from studio.core.sampling import compose_sheet
 
     out = Path(args.out)
+    guard_output(out, [args.checkpoint])
     if out.exists() and not args.force:
         raise StudioError(f"{out}: already exists; pass --force to overwrite it")
-    if args.n < 1 or args.scale < 1 or args.steps < 2 or args.random < 0:
-        raise StudioError("--n and --scale must be at least 1, --steps at least 2, --random at least 0")
     which = "ema" if args.ema else "g"
     g, space, config = generator_from_checkpoint(args.checkpoint, which)
     layout = layout_from_request(
         space, args.condition, args.rows, args.cols, args.fix, args.n, args.random, args.interpolate,
         args.steps, args.path, args.seed,
     )
+    cell = config.image_size + 2
+    pixels = layout.rows * layout.cols * (cell * args.scale) ** 2 * (3 if args.sheet else 1)
+    if pixels > MAX_GRID_PIXELS:
+        raise StudioError(
+            f"{out}: {layout.rows} x {layout.cols} images of {config.image_size} px at scale {args.scale} make "
+            f"{pixels / 1e6:.0f} megapixels, more than the {MAX_GRID_PIXELS // 1_000_000} allowed; "
+            "lower --n, --random, --steps or --scale"
+        )
     noise = NoiseSettings(args.seed, args.truncation, args.truncation_mode)
     if args.sheet:
         generators = _sheet_generators(Path(args.checkpoint), which)
@@ -469,10 +476,21 @@ def cmd_info(args) -> int:
         print(f"  {c.family} on {c.dataset}, {c.image_size} px, {c.epochs} epochs of batch {c.batch_size}")
         for run in project.runs():
             latest = run.latest_checkpoint()
-            print(f"  run {run.run_id}: {latest.epoch if latest else 0} epochs checkpointed")
+            holder = run.writer()
+            if holder is not None:
+                state = f", being trained by process {holder.get('pid', '?')} on {holder.get('host', '?')}"
+            elif latest is None:
+                state = ", failed: no checkpoint (training failed or was stopped before the first one)"
+            else:
+                state = ""
+            print(f"  run {run.run_id}: {latest.epoch if latest else 0} epochs checkpointed{state}")
         return 0
     run = RunDirectory(path)
     if run.exists():
+        from studio.app.runs import tidy_run
+
+        for removed in tidy_run(run):
+            print(f"  removed {removed.name}, left by a writer that was killed mid-write")
         config = run.read_config()
         print(f"run {run.path}: {config.family} on {config.dataset}")
         _print_checkpoints(run)
@@ -510,19 +528,59 @@ COMMANDS = {
 }
 
 
+class _Interrupted(KeyboardInterrupt):
+    """A stop signal outside training: Ctrl-C, or SIGTERM from docker stop or systemd."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _exit_status(signum: int) -> int:
+    """128 + the signal, as a shell reports a process its signal ended: 130 for Ctrl-C, 143 for SIGTERM."""
+    return 128 + int(signum)
+
+
+def _interrupt(signum, frame) -> None:
+    raise _Interrupted(signum)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning on one line, as the errors are, without Python's source line; each text once per command."""
+    text = f"warning: {one_line(message)}"
+    if text not in _shown_warnings:
+        _shown_warnings.add(text)
+        print(text, file=sys.stderr, flush=True)
+
+
+_shown_warnings: set[str] = set()
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    # Before the heavy imports: a Ctrl-C or SIGTERM during them aborts at once, even where the shell that
+    # started the command in the background had Ctrl-C ignored. Training installs its own handlers.
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {sig: signal.signal(sig, _interrupt) for sig in _STOP_SIGNALS}
     started = time.perf_counter()
     try:
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            _shown_warnings.clear()
+            warnings.showwarning = _show_warning
+            args = build_parser().parse_args(argv)
+            return COMMANDS[args.command](args)
     except StudioError as exc:
-        return _fail(str(exc))
-    except KeyboardInterrupt:
+        return _fail(one_line(exc, 2000))
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
         print(f"\naborted after {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _exit_status(signum)
     except OSError as exc:
         name = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{name}{exc.strerror or exc}")
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":  # pragma: no cover

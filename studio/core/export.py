@@ -29,6 +29,7 @@ from torch import nn
 
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
 from studio.core.checkpoint import checkpoint_config, generator_from_checkpoint, load_checkpoint
+from studio.core.rundir import guard_output
 from studio.core.conditions import Categorical, ConditionSpace, MultiAttribute, MultiLabel, NoCondition
 from studio.core.config import TrainConfig
 from studio.errors import ConfigError, StudioError
@@ -278,6 +279,8 @@ def export_generator(
 ) -> ExportResult:
     """Export the G (or EMA) of a checkpoint or saved average; see :func:`export_module`."""
     checkpoint = Path(checkpoint)
+    guard_output(out, [checkpoint])
+    guard_output(sidecar_path(Path(out)), [checkpoint])
     generator, space, config = generator_from_checkpoint(checkpoint, which)
     state = load_checkpoint(checkpoint, mmap=True)
     source = {"checkpoint": str(checkpoint), "which": which, "epoch": int(state["epoch"]), "step": int(state["step"])}

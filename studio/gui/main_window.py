@@ -15,6 +15,7 @@ before it replaces the current one, so a damaged file changes nothing.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QStandardPaths, Qt
@@ -32,8 +33,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.app.runs import create_run, plan_resume, tidy_run
 from studio.core.atomic import atomic_write_bytes
-from studio.core.checkpoint import is_training_checkpoint, load_checkpoint
+from studio.core.device import resolve_device
 from studio.core.events import (
     CheckpointSaved,
     EpochEnd,
@@ -44,7 +46,7 @@ from studio.core.events import (
     RunStarted,
 )
 from studio.core.rundir import RunDirectory
-from studio.errors import StudioError
+from studio.errors import StudioError, StudioWarning
 from studio.gui.binding import ConfigBinder
 from studio.gui.checkpoint_lab import CheckpointLab
 from studio.gui.dashboard import TrainingDashboard, read_run_files
@@ -576,10 +578,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("The dashboard shows the run in progress; stop it to look at others.", 5000)
             return
         try:
-            files = read_run_files(run)
+            tidy_run(run)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", StudioWarning)
+                files = read_run_files(run)
         except (StudioError, OSError) as exc:
             self.show_error("Cannot show the run", _error_text(exc))
             return
+        for warning in caught:  # a damaged metrics line, skipped: said in the log, once
+            self.log_view.log(str(warning.message), "warning")
         c = files.config
         self.dashboard.show_run(run, files, f"Run <b>{run.run_id}</b> — {c.family} on {c.dataset}, "
                                             f"{len(files.frames)} of {c.epochs} epochs")
@@ -607,42 +614,22 @@ class MainWindow(QMainWindow):
             if not path:
                 return False
             checkpoint = path
-        if checkpoint is not None:
-            checkpoint = Path(checkpoint)
-            run = RunDirectory(checkpoint.parent.parent)
         try:
-            if checkpoint is not None and not is_training_checkpoint(load_checkpoint(checkpoint, mmap=True)):
-                raise StudioError(
-                    f"{checkpoint}: an averaged generator holds no training state (no discriminator, optimisers "
-                    "or random states); resume from one of the run's epoch_NNNN.pt checkpoints"
-                )
-            saved = run.read_config()
-            if checkpoint is None:
-                latest = run.latest_checkpoint()
-                if latest is None:
-                    raise StudioError(f"{run.path}: this run has no checkpoint to resume from")
-                checkpoint = latest.path
-                done = latest.epoch if latest.complete_epoch else latest.epoch - 1
-            else:
-                done = -1
+            saved_epochs = (run.read_config().epochs if checkpoint is None else
+                            RunDirectory(Path(checkpoint).parent.parent).read_config().epochs)
             # Go on to the run's own epoch count, or further when the panel asks for more.
-            epochs = max(saved.epochs, self.binder.config.epochs)
-            if done >= epochs:
-                raise StudioError(
-                    f"{run.path}: this run has completed its {done} epochs; raise Epochs in the Model panel "
-                    "to train it further"
-                )
-            config = saved.replace(epochs=epochs, device=self.binder.config.device)
+            epochs = max(saved_epochs, self.binder.config.epochs)
+            plan = plan_resume(checkpoint if checkpoint is not None else run, epochs, self.binder.config.device)
         except (StudioError, OSError) as exc:
             self.show_error("Cannot resume", _error_text(exc))
             return False
-        later = run.checkpoints_after(checkpoint)
-        if later:
+        run, checkpoint, config = plan.run, plan.checkpoint, plan.config
+        if plan.rewinds:
             sb = QMessageBox.StandardButton
             answer = self._ask("Rewind the run?",
                                f"{Path(checkpoint).name} is not the run's latest checkpoint. Resuming from it "
-                               f"rewinds the run: training overwrites its {len(later)} later checkpoint(s), up to "
-                               f"{later[-1].path.name}, as it reaches their epochs. Resume from it?",
+                               f"rewinds the run: training overwrites its {len(plan.later)} later checkpoint(s), up "
+                               f"to {plan.later[-1].path.name}, as it reaches their epochs. Resume from it?",
                                sb.Yes | sb.Cancel, sb.Cancel)
             if answer != sb.Yes:
                 return False
@@ -668,7 +655,12 @@ class MainWindow(QMainWindow):
         self._pending = None
         if run is None:
             try:
-                run = RunDirectory.create(self.project.runs_dir, config)
+                if dataset is not None:
+                    run = create_run(self.project.runs_dir, config, dataset)
+                else:  # the worker loads the data: check what can be checked without it
+                    config.validate("settings")
+                    resolve_device(config.device)
+                    run = RunDirectory.create(self.project.runs_dir, config)
             except (StudioError, OSError) as exc:
                 self.controls.set_state("idle")
                 self._update_train_reason()
