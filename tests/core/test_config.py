@@ -1,3 +1,5 @@
+from dataclasses import fields
+
 import pytest
 import torch
 
@@ -102,3 +104,10 @@ def test_builtin_presets_build_for_their_condition_space(preset):
         assert torch.isfinite(space.aux_loss(aux, labels))
     else:
         assert aux is None
+
+
+@pytest.mark.parametrize("name", [f.name for f in fields(TrainConfig) if f.type in ("float", float)])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_every_decimal_setting_refuses_nan_and_infinity_by_name(name, value):
+    with pytest.raises(ConfigError, match=f"settings.json: {name} is {value}; give a finite number"):
+        TrainConfig.from_dict({name: value}, source="settings.json")
