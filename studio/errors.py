@@ -13,7 +13,24 @@ def one_line(exc: BaseException | str, limit: int = 300) -> str:
 
 
 class StudioError(Exception):
-    """Base class: an error caused by input the user can fix."""
+    """Base class: an error caused by input the user can fix.
+
+    ``str(exc)`` is the message, worded for the command line.  An error whose
+    advice another front end words differently (the window names its controls,
+    not command-line flags) also carries structure: a ``code`` naming the
+    problem and the named ``fields`` it is made of, so that front end composes
+    its own sentence without parsing the message::
+
+        raise StudioError(f"{path}: trained for {a}; retrain it with: ...", code="judge.other_space",
+                          judge=str(path), trained_for=a)
+
+    ``code`` is "" for an error without structure; ``fields`` is then empty.
+    """
+
+    def __init__(self, *args: object, code: str = "", **fields: object):
+        super().__init__(*args)
+        self.code = code
+        self.fields = fields
 
 
 class ConfigError(StudioError):

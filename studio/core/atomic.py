@@ -10,9 +10,10 @@ import errno
 import io
 import os
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 from studio.core import jsonio
 
@@ -112,7 +113,9 @@ def atomic_torch_save(obj, path: str | os.PathLike, overwrite: bool = True) -> N
     atomic_write_bytes(path, buffer.getvalue(), overwrite)
 
 
-def atomic_save_image(image, path: str | os.PathLike, format: str | None = None, overwrite: bool = True, **params) -> None:
+def atomic_save_image(
+    image, path: str | os.PathLike, format: str | None = None, overwrite: bool = True, **params
+) -> None:
     """Save a PIL image atomically; the format follows the extension unless given."""
     from PIL import Image
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -32,7 +32,7 @@ from studio.core.checkpoint import (
     save_checkpoint,
 )
 from studio.core.conditions import ConditionSpace
-from studio.core.config import TrainConfig
+from studio.core.config import TrainConfig, architecture_keys
 from studio.core.rundir import RunDirectory
 from studio.errors import CheckpointError, ConfigError, StudioError
 
@@ -57,9 +57,9 @@ __all__ = [
 
 Progress = Callable[[str, float], None]
 
-# The settings that shape G: two checkpoints can be averaged only if these and
-# the condition space agree.
-GENERATOR_KEYS = ("family", "image_size", "channels", "nz", "ngf", "g_input", "g_conditioning", "g_embed", "g_activation")
+# The settings that shape G (of any family): two checkpoints can be averaged only if
+# those of their family and the condition space agree.
+GENERATOR_KEYS = architecture_keys(part="g")
 
 
 @dataclass(frozen=True)
@@ -185,10 +185,18 @@ def parse_epoch_range(text: str) -> tuple[int, int]:
     """'21-30' -> (21, 30); '7' -> (7, 7)."""
     m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", text)
     if not m:
-        raise ConfigError(f"--epochs {text!r}: write a range as A-B, e.g. 21-30")
+        raise ConfigError(
+            f"--epochs {text!r}: write a range as A-B, e.g. 21-30", code="average.range_unreadable", range=text
+        )
     first, last = int(m.group(1)), int(m.group(2) or m.group(1))
     if first > last:
-        raise ConfigError(f"--epochs {text!r}: the first epoch is after the last")
+        raise ConfigError(
+            f"--epochs {text!r}: the first epoch is after the last",
+            code="average.range_reversed",
+            range=text,
+            first=first,
+            last=last,
+        )
     return first, last
 
 
@@ -222,7 +230,7 @@ def select_checkpoints(
         raise CheckpointError(f"{run.checkpoints_dir}: no end-of-epoch checkpoints to average")
     if last is not None:
         if last < 1:
-            raise ConfigError("--last must be at least 1")
+            raise ConfigError("--last must be at least 1", code="average.last_too_few", last=last)
         if last > len(complete):
             raise CheckpointError(
                 f"{run.checkpoints_dir}: asked for the last {last} epochs but only {len(complete)} "
@@ -294,7 +302,7 @@ def _check_compatible(paths: list[Path], configs: list[TrainConfig], spaces: lis
             )
         changed = [
             f"{k} {getattr(first_cfg, k)!r} vs {getattr(cfg, k)!r}"
-            for k in GENERATOR_KEYS
+            for k in architecture_keys(first_cfg.family, part="g")
             if getattr(first_cfg, k) != getattr(cfg, k)
         ]
         if changed:
@@ -414,7 +422,9 @@ def average_checkpoints(
         try:
             g.load_state_dict(_weights(state, which, path))
         except RuntimeError as exc:
-            raise CheckpointError(f"{path}: the weights do not fit the stored architecture ({str(exc)[:200]})") from None
+            raise CheckpointError(
+                f"{path}: the weights do not fit the stored architecture ({str(exc)[:200]})"
+            ) from None
         averaged.update_parameters(g)
     states.clear()  # release the mapped files
 
@@ -423,12 +433,22 @@ def average_checkpoints(
     if has_bn:
         bn_mode = "re-estimated" if bn_reestimate else "averaged"
     if has_bn and bn_reestimate:
-        report(f"re-estimating BatchNorm statistics ({bn_batches} batches of {bn_batch_size})", len(paths) / (len(paths) + 1))
+        report(
+            f"re-estimating BatchNorm statistics ({bn_batches} batches of {bn_batch_size})",
+            len(paths) / (len(paths) + 1),
+        )
         reestimate_batchnorm(result_g, space, config.nz, bn_batches, bn_batch_size, seed, should_stop)
     result_g.eval()
     report("averaged", 1.0)
     return AverageResult(
-        result_g, config, space, paths, epochs, steps, which, bn_mode,
+        result_g,
+        config,
+        space,
+        paths,
+        epochs,
+        steps,
+        which,
+        bn_mode,
         bn_batches if bn_mode == "re-estimated" else 0,
         bn_batch_size if bn_mode == "re-estimated" else 0,
         seed,

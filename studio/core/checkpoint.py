@@ -10,8 +10,8 @@ from __future__ import annotations
 import pickle
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import torch
 
@@ -46,8 +46,9 @@ _WEIGHT_FIELDS = ("g", "d", "ema")  # flat {name: tensor} state dicts (ema may b
 GENERATOR_SECTIONS = ("g", "ema", "config", "space")
 
 
-def load_weights_only(path: Path, error: type[Exception] = CheckpointError, kind: str = "PyTorch checkpoint",
-                      mmap: bool = False):
+def load_weights_only(
+    path: Path, error: type[Exception] = CheckpointError, kind: str = "PyTorch checkpoint", mmap: bool = False
+):
     """``torch.load`` that never runs code; a refused or damaged file raises ``error`` naming it.
 
     ``kind`` names what the file should have been, in the damaged-file message.

@@ -15,16 +15,78 @@ from typing import Any
 
 from studio.errors import ConfigError
 
-__all__ = ["TrainConfig", "FAMILIES", "LOSSES", "PRECISIONS", "field_help"]
+__all__ = [
+    "TrainConfig",
+    "Family",
+    "FAMILY_TABLE",
+    "FAMILIES",
+    "LOSSES",
+    "PRECISIONS",
+    "family_spec",
+    "architecture_keys",
+    "family_keys",
+    "field_help",
+]
 
-FAMILIES = ("dcgan", "cgan-concat", "cgan-projection", "acgan")
+
+@dataclass(frozen=True)
+class Family:
+    """One model family: whether G and D see the condition, and how D reads it.
+
+    ``d_mode``: 'none' (D judges real/fake only), 'concat' (the embedded
+    condition tiled next to D's features), 'projection' (an inner product with
+    D's pooled features) or 'aux' (an auxiliary head classifies the condition).
+    """
+
+    name: str
+    title: str
+    conditional: bool
+    d_mode: str
+
+    @property
+    def has_aux(self) -> bool:
+        """D has an auxiliary classifier head, trained with the condition space's aux loss (ACGAN)."""
+        return self.d_mode == "aux"
+
+
+# The one table of model families: everything that differs between them is read from here.
+FAMILY_TABLE: dict[str, Family] = {
+    f.name: f
+    for f in (
+        Family("dcgan", "DCGAN (unconditional)", conditional=False, d_mode="none"),
+        Family("cgan-concat", "cGAN, condition concatenated", conditional=True, d_mode="concat"),
+        Family("cgan-projection", "cGAN, projection D", conditional=True, d_mode="projection"),
+        Family("acgan", "ACGAN (auxiliary classifier)", conditional=True, d_mode="aux"),
+    )
+}
+FAMILIES = tuple(FAMILY_TABLE)
+
+
+def family_spec(name: str) -> Family:
+    """The :class:`Family` called ``name``."""
+    try:
+        return FAMILY_TABLE[name]
+    except KeyError:
+        raise ConfigError(f"family is {name!r}; choose one of {', '.join(FAMILIES)}") from None
+
+
+def _families(test) -> tuple[str, ...]:
+    """Names of the families for which ``test(family)`` holds (for a setting's ``families``)."""
+    return tuple(f.name for f in FAMILY_TABLE.values() if test(f))
+
+
 LOSSES = ("bce", "hinge", "wgan-gp")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
 IMAGE_SIZES = (32, 64, 128)
 
 
 def _f(default: Any, help: str, **extra: Any):
-    """A dataclass field carrying its help text (and optional bounds) as metadata."""
+    """A dataclass field carrying its help text (and optional bounds) as metadata.
+
+    ``arch``: the parts of the model whose shape the setting defines ('g', 'd',
+    'ema'): two checkpoints differing in it hold different models.
+    ``families``: the families the setting applies to, where not all.
+    """
     meta = {"help": help, **extra}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
@@ -42,11 +104,15 @@ class TrainConfig:
         "labelled by a table; ?images=DIR). See the README's dataset specs.",
     )
     dataset_size: int = _f(
-        0, "Images to draw for a built-in set (0 = its default, 12,000). Ignored for other sources.",
-        min=0, max=1_000_000,
+        0,
+        "Images to draw for a built-in set (0 = its default, 12,000). Ignored for other sources.",
+        min=0,
+        max=1_000_000,
     )
-    image_size: int = _f(64, "Side of the square images the GAN makes: 32, 64 or 128 px.", choices=IMAGE_SIZES)
-    channels: int = _f(3, "Colour channels: 3 for RGB, 1 for grey.", choices=(1, 3))
+    image_size: int = _f(
+        64, "Side of the square images the GAN makes: 32, 64 or 128 px.", choices=IMAGE_SIZES, arch=("g", "d")
+    )
+    channels: int = _f(3, "Colour channels: 3 for RGB, 1 for grey.", choices=(1, 3), arch=("g", "d"))
 
     # --- model ------------------------------------------------------------
     family: str = _f(
@@ -54,14 +120,18 @@ class TrainConfig:
         "dcgan: unconditional. cgan-concat: condition concatenated in D. "
         "cgan-projection: projection discriminator. acgan: D also classifies the condition.",
         choices=FAMILIES,
+        arch=("g", "d"),
     )
-    nz: int = _f(100, "Length of the noise vector z. Typical 64-128.", min=1, max=1024)
-    ngf: int = _f(64, "Generator width (feature maps in its last layer). Typical 32-128.", min=1, max=1024)
-    ndf: int = _f(64, "Discriminator width (feature maps in its first layer). Typical 32-128.", min=1, max=1024)
+    nz: int = _f(100, "Length of the noise vector z. Typical 64-128.", min=1, max=1024, arch=("g",))
+    ngf: int = _f(64, "Generator width (feature maps in its last layer). Typical 32-128.", min=1, max=1024, arch=("g",))
+    ndf: int = _f(
+        64, "Discriminator width (feature maps in its first layer). Typical 32-128.", min=1, max=1024, arch=("d",)
+    )
     g_input: str = _f(
         "conv",
         "How z reaches the 4x4 feature map: conv (DCGAN transposed conv) or linear (dense layer, then reshape).",
         choices=("conv", "linear"),
+        arch=("g",),
     )
     g_conditioning: str = _f(
         "concat",
@@ -69,6 +139,8 @@ class TrainConfig:
         "or cbn (concatenated, and every BatchNorm's gain and bias follow the condition: a stronger hold on "
         "classes, but watch the sample grid for G ignoring z).",
         choices=("concat", "multiply", "cbn"),
+        arch=("g",),
+        families=_families(lambda f: f.conditional),
     )
     g_embed: int = _f(
         0,
@@ -76,17 +148,25 @@ class TrainConfig:
         "(0 = the raw encoding).",
         min=0,
         max=4096,
+        arch=("g",),
+        families=_families(lambda f: f.conditional),
     )
     g_activation: str = _f(
-        "relu", "Activation in G: relu (DCGAN) or leaky (LeakyReLU 0.2).", choices=("relu", "leaky")
+        "relu", "Activation in G: relu (DCGAN) or leaky (LeakyReLU 0.2).", choices=("relu", "leaky"), arch=("g",)
     )
     d_head: str = _f(
         "conv",
         "D's real/fake head: conv (DCGAN 4x4 convolution) or mlp (flatten, dense 512, dense 1).",
         choices=("conv", "mlp"),
+        arch=("d",),
     )
     d_embed: int = _f(
-        256, "Width of the condition embedding tiled next to D's 4x4 features (cgan-concat).", min=1, max=4096
+        256,
+        "Width of the condition embedding tiled next to D's 4x4 features (cgan-concat).",
+        min=1,
+        max=4096,
+        arch=("d",),
+        families=_families(lambda f: f.d_mode == "concat"),
     )
     d_dropout: float = _f(
         0.0,
@@ -95,12 +175,13 @@ class TrainConfig:
         min=0.0,
         max=0.9,
     )
-    d_batchnorm: bool = _f(True, "BatchNorm in D's hidden blocks (DCGAN). Off with WGAN-GP.")
-    d_spectral_norm: bool = _f(False, "Spectral normalisation of every D layer (stabilises training).")
+    d_batchnorm: bool = _f(True, "BatchNorm in D's hidden blocks (DCGAN). Off with WGAN-GP.", arch=("d",))
+    d_spectral_norm: bool = _f(False, "Spectral normalisation of every D layer (stabilises training).", arch=("d",))
     d_minibatch_std: bool = _f(
         False,
         "Minibatch standard deviation (ProGAN): D's heads also see how much the images of a group of 4 vary, so a "
         "G that ignores z (identical columns in the sample grid) is easy to tell from real data.",
+        arch=("d",),
     )
 
     # --- loss -------------------------------------------------------------
@@ -112,11 +193,13 @@ class TrainConfig:
         "what 1-3 does for a softmax.",
         min=0.0,
         max=1e4,
+        families=_families(lambda f: f.has_aux),
     )
     aux_on_fake: bool = _f(
         True,
         "Train D's classifier on generated images too (original ACGAN). Off: D learns classes from real images "
         "only, so G cannot agree with D on wrong colours.",
+        families=_families(lambda f: f.has_aux),
     )
     label_smoothing: float = _f(
         0.0, "One-sided label smoothing: D's target for real images is 1 - this. Typical 0.1.", min=0.0, max=0.5
@@ -160,7 +243,7 @@ class TrainConfig:
     lr_gamma: float = _f(
         0.8, "Factor of the step LR schedule. The faces recipe: 0.8 every 10 epochs.", min=0.01, max=1.0
     )
-    ema: bool = _f(False, "Keep an exponential moving average of G's weights (often sharper samples).")
+    ema: bool = _f(False, "Keep an exponential moving average of G's weights (often sharper samples).", arch=("ema",))
     ema_decay: float = _f(0.999, "EMA decay per step. Typical 0.99-0.9999.", min=0.0, max=0.999999)
 
     # --- run --------------------------------------------------------------
@@ -178,14 +261,19 @@ class TrainConfig:
 
     # ----------------------------------------------------------------------
     @property
+    def family_spec(self) -> Family:
+        """The chosen family's row of :data:`FAMILY_TABLE`."""
+        return family_spec(self.family)
+
+    @property
     def conditional(self) -> bool:
-        return self.family != "dcgan"
+        return self.family_spec.conditional
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = "config") -> "TrainConfig":
+    def from_dict(cls, data: dict, source: str = "config") -> TrainConfig:
         """Build from plain data; unknown keys and wrong types are refused by name."""
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected an object of settings, got {type(data).__name__}")
@@ -200,7 +288,7 @@ class TrainConfig:
         cfg.validate(source)
         return cfg
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         data = self.to_dict()
         data.update(changes)
         return TrainConfig.from_dict(data)
@@ -268,6 +356,26 @@ def _coerce(f, value: Any, source: str) -> Any:
 def _is_number(value: Any) -> bool:
     """A finite int or float (not a bool, which JSON and Python both let pass as a number)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def architecture_keys(family: str | None = None, part: str | None = None) -> tuple[str, ...]:
+    """The settings that define the model's architecture, in declaration order.
+
+    ``family``: only those that apply to it (None: all). ``part``: only those
+    shaping 'g', 'd' or 'ema' (None: any). Two checkpoints that differ in one of
+    them hold different models: a resume, an average or a weights file refuses them.
+    """
+    keys = []
+    for f in fields(TrainConfig):
+        parts, families = f.metadata.get("arch", ()), f.metadata.get("families")
+        if parts and (part is None or part in parts) and (family is None or families is None or family in families):
+            keys.append(f.name)
+    return tuple(keys)
+
+
+def family_keys() -> dict[str, tuple[str, ...]]:
+    """Settings that apply to some families only: {setting: the families it applies to}."""
+    return {f.name: f.metadata["families"] for f in fields(TrainConfig) if "families" in f.metadata}
 
 
 def field_help(name: str) -> str:

@@ -27,15 +27,15 @@ import math
 import time
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
-from studio.core.conditions import Categorical, ConditionGrid, ConditionSpace, MultiAttribute, MultiLabel
+from studio.core.conditions import ConditionGrid, ConditionSpace
 from studio.core.device import Precision, resolve_precision
 from studio.core.sampling import GRID_PADDING, captioned_grid, titled
 from studio.errors import ConfigError
@@ -170,10 +170,19 @@ class Layout:
             raise ConfigError("a noise interpolation needs at least 2 columns")
 
     @classmethod
-    def from_grid(cls, space: ConditionSpace, grid: ConditionGrid, title: str = "") -> "Layout":
+    def from_grid(cls, space: ConditionSpace, grid: ConditionGrid, title: str = "") -> Layout:
+        """A space's grid as a layout, titled ``title`` or else as the grid is."""
         cond = _encode(space, grid.labels)
-        return cls(cond, grid.rows, grid.cols, list(grid.row_captions), list(grid.col_captions),
-                   grid.noise_layout, title=title, labels=grid.labels)
+        return cls(
+            cond,
+            grid.rows,
+            grid.cols,
+            list(grid.row_captions),
+            list(grid.col_captions),
+            grid.noise_layout,
+            title=title or grid.title,
+            labels=grid.labels,
+        )
 
     @property
     def slots(self) -> int:
@@ -182,15 +191,24 @@ class Layout:
             self.noise
         ]
 
-    def transposed(self) -> "Layout":
+    def transposed(self) -> Layout:
         """Rows and columns swapped (e.g. eyes down, hair across); row or column noise follows its cells."""
         order = torch.arange(self.rows * self.cols).view(self.rows, self.cols).t().reshape(-1)
         noise = {"row": "column", "column": "row"}.get(self.noise, self.noise)
         if self.noise == "interpolate":
             raise ConfigError("an interpolation cannot be transposed")
         labels = self.labels[order] if self.labels is not None else None
-        return Layout(self.cond[order], self.cols, self.rows, list(self.col_captions), list(self.row_captions),
-                      noise, self.path, self.title, labels)
+        return Layout(
+            self.cond[order],
+            self.cols,
+            self.rows,
+            list(self.col_captions),
+            list(self.row_captions),
+            noise,
+            self.path,
+            self.title,
+            labels,
+        )
 
 
 def _encode(space: ConditionSpace, labels: torch.Tensor) -> torch.Tensor:
@@ -199,28 +217,10 @@ def _encode(space: ConditionSpace, labels: torch.Tensor) -> torch.Tensor:
     return space.encode(labels).float()
 
 
-def _need(space: ConditionSpace, kind: type, what: str) -> None:
-    if not isinstance(space, kind):
-        raise ConfigError(f"{what} needs a {kind.kind} condition space, this model has {space.describe()}")
-
-
-def _attribute(space: MultiAttribute, name: str | int) -> int:
-    return name if isinstance(name, int) else space.attribute_index(name)
-
-
-def _fixed_values(space: MultiAttribute, fixed: dict | str | list | None) -> dict[int, int]:
-    """{'eyes': 'blue'}, 'blue eyes' or ['blue eyes', ...] -> {attribute index: value index}."""
-    chosen: dict[int, int] = {}
-    if fixed is None:
-        return chosen
-    if isinstance(fixed, dict):
-        for attr, value in fixed.items():
-            i = _attribute(space, attr)
-            chosen[i] = value if isinstance(value, int) else space.value_index(i, value)
-        return chosen
-    for text in [fixed] if isinstance(fixed, str) else fixed:
-        chosen.update(space.parse_partial(text))
-    return chosen
+def _need(space: ConditionSpace, layout: str, what: str, kind: str) -> None:
+    """Refuse a layout made for another kind of space (``space.layouts`` names those it has)."""
+    if layout not in space.layouts:
+        raise ConfigError(f"{what} needs a {kind} condition space, this model has {space.describe()}")
 
 
 def attribute_table(
@@ -230,12 +230,11 @@ def attribute_table(
 
     Each row shares one noise vector, so along a row only the column attribute changes.
     """
-    _need(space, MultiAttribute, "an attribute table")
-    r, c = _attribute(space, rows), _attribute(space, cols)
-    chosen = _fixed_values(space, fixed)
+    _need(space, "table", "an attribute table", "multi-attribute")
+    r, c = space.attribute_index(rows), space.attribute_index(cols)
+    chosen = space.held_values(fixed)
     base = [chosen.get(i, 0) for i in range(len(space.sizes))]
-    grid = space.table(r, c, base)
-    return Layout.from_grid(space, grid, title=f"{space.attributes[r][0]} x {space.attributes[c][0]}")
+    return Layout.from_grid(space, space.table(r, c, base))
 
 
 def attribute_vary(
@@ -246,77 +245,53 @@ def attribute_vary(
     One row per noise sample, shared along the row, so only the varied
     attribute changes from cell to cell.
     """
-    _need(space, MultiAttribute, "varying one attribute")
-    v = _attribute(space, vary)
-    chosen = _fixed_values(space, fixed)
+    _need(space, "vary", "varying one attribute", "multi-attribute")
+    v = space.attribute_index(vary)
+    chosen = space.held_values(fixed)
     if v in chosen:
         raise ConfigError(f"{space.attributes[v][0]} cannot be both fixed and varied")
     base = [chosen.get(i, 0) for i in range(len(space.sizes))]
-    grid = space.vary(v, base, samples=max(1, samples))
-    held = ", ".join(space.value_caption(i, base[i]) for i in range(len(base)) if i != v)
-    return Layout.from_grid(space, grid, title=f"{held}: {space.attributes[v][0]} varies")
+    return Layout.from_grid(space, space.vary(v, base, samples=max(1, samples)))
 
 
 def class_rows(space: ConditionSpace, classes: list[str] | None = None, samples: int = 8) -> Layout:
     """Classes down the rows x noise samples across; each column is one noise vector in every row."""
-    _need(space, Categorical, "a class grid")
-    names = classes or list(space.names)
-    labels = torch.stack([space.parse(n) for n in names])
-    cells = labels.repeat_interleave(samples)
-    return Layout(_encode(space, cells), len(names), samples, [space.caption(l) for l in labels], [],
-                  "column", title=f"{space.attribute} x noise", labels=cells)
-
-
-def _random_labels(space: ConditionSpace, count: int, seed: int) -> list[torch.Tensor]:
-    if count <= 0:
-        return []
-    return list(space.sample(count, torch.Generator().manual_seed(seed)))
+    _need(space, "classes", "a class grid", "categorical")
+    return Layout.from_grid(space, space.class_grid(classes, samples))
 
 
 def label_sets(
     space: ConditionSpace, sets: list[str] | list[list[str]] = (), random: int = 0, samples: int = 8, seed: int = 0
 ) -> Layout:
     """Multi-label: one row per composed set of objects (min..max enforced), plus random valid sets."""
-    _need(space, MultiLabel, "composing object sets")
-    labels = []
-    for item in sets:
-        text = item if isinstance(item, str) else ", ".join(item)
-        labels.append(space.parse(text))
-    labels += _random_labels(space, random, seed)
-    if not labels:
-        raise ConfigError("choose at least one set of objects, or ask for random sets")
-    stacked = torch.stack(labels)
-    cells = stacked.repeat_interleave(samples, dim=0)
-    return Layout(_encode(space, cells), len(labels), samples, [space.caption(l) for l in stacked], [],
-                  "column", title="objects x noise", labels=cells)
+    _need(space, "sets", "composing object sets", "multi-label")
+    return Layout.from_grid(space, space.sets_grid(sets, random, samples, seed))
 
 
 def condition_rows(
     space: ConditionSpace, texts: list[str] = (), samples: int = 8, random: int = 0, seed: int = 0
 ) -> Layout:
     """Any space: one row per condition typed as text, plus random valid ones; noise samples across."""
-    labels = [space.parse(t) for t in texts] + _random_labels(space, random, seed)
-    if not labels:
-        raise ConfigError("give at least one condition, or ask for random ones")
-    stacked = torch.stack(labels)
-    cells = stacked.repeat_interleave(samples, dim=0)
-    return Layout(_encode(space, cells), len(labels), samples, [space.caption(l) for l in stacked], [],
-                  "column", labels=cells)
+    return Layout.from_grid(space, space.text_grid(texts, samples, random, seed))
 
 
 def noise_interpolation(
-    space: ConditionSpace, conditions: list[str] | None = None, steps: int = 8, path: str = "linear",
-    random: int = 0, seed: int = 0,
+    space: ConditionSpace,
+    conditions: list[str] | None = None,
+    steps: int = 8,
+    path: str = "linear",
+    random: int = 0,
+    seed: int = 0,
 ) -> Layout:
     """Each row one fixed condition, walking from one noise vector to another across ``steps`` columns."""
     if path not in PATHS:
         raise ConfigError(f"interpolation path {path!r}: choose one of {', '.join(PATHS)}")
     if space.is_conditional:
-        labels = [space.parse(t) for t in conditions or []] + _random_labels(space, random, seed)
+        labels = [space.parse(t) for t in conditions or []] + space.random_labels(random, seed)
         if not labels:
             raise ConfigError("give at least one condition to interpolate at, or ask for random ones")
         stacked = torch.stack(labels)
-        captions = [space.caption(l) for l in stacked]
+        captions = [space.caption(label) for label in stacked]
     else:
         if conditions:
             raise ConfigError("an unconditional model takes no condition")
@@ -324,8 +299,17 @@ def noise_interpolation(
         captions = []
     cells = stacked.repeat_interleave(steps, dim=0)
     t = torch.linspace(0, 1, steps)
-    return Layout(_encode(space, cells), stacked.shape[0], steps, captions, [f"{x:.2f}" for x in t.tolist()],
-                  "interpolate", path, title=f"noise interpolation ({path})", labels=cells)
+    return Layout(
+        _encode(space, cells),
+        stacked.shape[0],
+        steps,
+        captions,
+        [f"{x:.2f}" for x in t.tolist()],
+        "interpolate",
+        path,
+        title=f"noise interpolation ({path})",
+        labels=cells,
+    )
 
 
 def condition_interpolation(space: ConditionSpace, start: str, end: str, steps: int = 8, samples: int = 4) -> Layout:
@@ -375,43 +359,8 @@ def layout_from_request(
         return condition_interpolation(space, conditions[0], conditions[1], steps, samples=n)
     if interpolate_what is not None:
         raise ConfigError(f"--interpolate {interpolate_what!r}: choose noise or condition")
-    if conditions or random:
-        if isinstance(space, MultiLabel):
-            return label_sets(space, conditions, random, n, seed + 1)
-        return condition_rows(space, conditions, n, random, seed + 1)
-    if isinstance(space, MultiAttribute):
-        names = [a for a, _ in space.attributes]
-        if fix:
-            chosen = _fixed_values(space, fix)
-            free = [i for i in range(len(names)) if i not in chosen]
-            if cols:
-                vary = space.attribute_index(cols)
-            elif rows:
-                vary = space.attribute_index(rows)
-            elif free:
-                vary = free[0]
-            else:
-                raise ConfigError("--fix holds every attribute; leave one free to vary")
-            if vary in chosen:
-                raise ConfigError(f"--fix holds {names[vary]}, the attribute that should vary")
-            return attribute_vary(space, vary, chosen, n)
-        if len(names) == 1:
-            return attribute_vary(space, 0, None, n)
-        c = space.attribute_index(cols) if cols else None
-        r = space.attribute_index(rows) if rows else next(i for i in range(len(names)) if i != c)
-        if c is None:
-            c = next(i for i in range(len(names)) if i != r)
-        return attribute_table(space, r, c)
-    if rows or cols or fix:
-        raise ConfigError(f"--rows, --cols and --fix apply to multi-attribute spaces, not {space.describe()}")
-    if isinstance(space, Categorical):
-        return class_rows(space, None, n)
-    if isinstance(space, MultiLabel):
-        return label_sets(space, [], random=n, samples=n, seed=seed + 1)
-    if not space.is_conditional:
-        side = max(1, n)
-        return Layout(torch.zeros(side * side, 0), side, side, noise="cell")
-    return Layout.from_grid(space, space.default_grid(max(space.dim, 1) * n))
+    # Random labels draw from seed + 1: the seed itself draws the noise.
+    return Layout.from_grid(space, space.request_grid(conditions, rows, cols, fix, n, random, seed + 1))
 
 
 # --- rendering ---------------------------------------------------------------------
@@ -559,7 +508,10 @@ class Explorer:
         """
         lay, nz = self.layout, self.nz
         g = torch.Generator().manual_seed(self.noise.seed)
-        t = (lambda v: truncate(v, self.noise.truncation, self.noise.truncation_mode))
+
+        def t(v: torch.Tensor) -> torch.Tensor:
+            return truncate(v, self.noise.truncation, self.noise.truncation_mode)
+
         if lay.noise == "interpolate":
             ends = torch.randn(2 * lay.rows, nz, generator=g).view(2, lay.rows, nz).transpose(0, 1).clone()
             for row, count in self._resampled.items():
@@ -601,7 +553,9 @@ class Explorer:
             images = self.generator(z, cond)
         return images_to_uint8(images)
 
-    def render(self, on_rows: RowsCallback | None = None, should_stop: Callable[[], bool] | None = None) -> RenderResult:
+    def render(
+        self, on_rows: RowsCallback | None = None, should_stop: Callable[[], bool] | None = None
+    ) -> RenderResult:
         """The whole grid as a uint8 mosaic, rendering only cells not seen before.
 
         Rows are filled top to bottom in chunks of about ``chunk_cells`` new
@@ -696,4 +650,3 @@ def compare_generators(
         explorer.set_generator(generator)
         out.append((label, grid_image(explorer.render().mosaic, layout, True, scale, title="")))
     return out
-

@@ -29,9 +29,9 @@ from torch import nn
 
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
 from studio.core.checkpoint import checkpoint_config, generator_from_checkpoint, load_checkpoint
+from studio.core.conditions import ConditionSpace
+from studio.core.config import TrainConfig, architecture_keys
 from studio.core.rundir import guard_output
-from studio.core.conditions import Categorical, ConditionSpace, MultiAttribute, MultiLabel, NoCondition
-from studio.core.config import TrainConfig
 from studio.errors import ConfigError, StudioError
 
 __all__ = [
@@ -94,39 +94,12 @@ def onnx_available() -> tuple[bool, str]:
     return True, ""
 
 
+_UNCONDITIONAL = {"kind": "none", "text": "unconditional: pass a float tensor of shape (N, 0)"}
+
+
 def _encoding(space: ConditionSpace) -> dict:
-    """How labels become the condition tensor, in words and value names."""
-    if isinstance(space, NoCondition) or not space.is_conditional:
-        return {"kind": "none", "text": "unconditional: pass a float tensor of shape (N, 0)"}
-    if isinstance(space, Categorical):
-        return {
-            "kind": space.kind,
-            "text": f"one-hot over {space.dim} {space.attribute} values, in this order",
-            "values": list(space.names),
-        }
-    if isinstance(space, MultiAttribute):
-        parts = [
-            {"attribute": name, "offset": offset, "size": len(values), "values": list(values)}
-            for (name, values), offset in zip(space.attributes, space.offsets)
-        ]
-        return {
-            "kind": space.kind,
-            "text": "concatenated one-hots, one per attribute: set position offset + value index of each attribute to 1",
-            "attributes": parts,
-        }
-    if isinstance(space, MultiLabel):
-        return {
-            "kind": space.kind,
-            "text": f"multi-hot over {space.dim} objects: 1 for each object wanted, "
-            f"{space.min_count} to {space.max_count} of them",
-            "values": list(space.names),
-            "min_count": space.min_count,
-            "max_count": space.max_count,
-        }
-    return {
-        "kind": space.kind,
-        "text": "the condition space's encoding of its labels; see condition_space and the examples",
-    }
+    """How labels become the condition tensor, in words and value names (the space describes its own)."""
+    return space.export_encoding() if space.is_conditional else dict(_UNCONDITIONAL)
 
 
 def describe_inputs(config: TrainConfig, space: ConditionSpace, examples: int = 3) -> dict:
@@ -143,8 +116,11 @@ def describe_inputs(config: TrainConfig, space: ConditionSpace, examples: int = 
     return {
         "inputs": {
             "z": {"shape": ["N", config.nz], "dtype": "float32", "text": "noise, each entry from N(0, 1)"},
-            "condition": {"shape": ["N", width], "dtype": "float32", "encoding": _encoding(space) if width else
-                          {"kind": "none", "text": "unconditional: pass a float tensor of shape (N, 0)"}},
+            "condition": {
+                "shape": ["N", width],
+                "dtype": "float32",
+                "encoding": _encoding(space) if width else dict(_UNCONDITIONAL),
+            },
         },
         "output": {
             "name": "images",
@@ -156,6 +132,8 @@ def describe_inputs(config: TrainConfig, space: ConditionSpace, examples: int = 
         "condition_examples": shown,
         "condition_space": space.to_dict(),
         "config": config.to_dict(),
+        # The settings of config that shape G: rebuilding it needs these, the rest only trained it.
+        "architecture": {k: getattr(config, k) for k in architecture_keys(config.family, part="g")},
     }
 
 
@@ -207,7 +185,7 @@ def _onnx_bytes(module: ExportedGenerator, example: tuple[torch.Tensor, torch.Te
                 external_data=False,
                 verbose=False,
             )
-        except Exception as exc:  # the exporter raises many kinds; report one line
+        except Exception as exc:  # noqa: BLE001 - the exporter raises many kinds; report one line
             raise StudioError(f"ONNX export failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
         return target.read_bytes()
 
@@ -316,7 +294,7 @@ def load_state_dict_export(path: str | Path) -> tuple[nn.Module, ConditionSpace,
         weights = torch.load(path, map_location="cpu", weights_only=True)
         generator = Generator(config, space)
         generator.load_state_dict(weights)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means a foreign file, named in one line
         raise StudioError(f"{path}: not a loadable generator state dict ({type(exc).__name__})") from None
     return generator.eval(), space, config
 

@@ -45,8 +45,9 @@ def parse(text: str, source: str, error: type[StudioError] = StudioError, what: 
         raise error(f"{source}: damaged {what} (nested too deeply to read)") from None
 
 
-def read_json(path: str | os.PathLike, error: type[StudioError] = StudioError, what: str = "JSON file",
-              encoding: str = "utf-8") -> Any:
+def read_json(
+    path: str | os.PathLike, error: type[StudioError] = StudioError, what: str = "JSON file", encoding: str = "utf-8"
+) -> Any:
     """Read and parse ``path``; a missing, unreadable, non-UTF-8 or damaged file raises ``error`` naming it."""
     path = Path(path)
     try:

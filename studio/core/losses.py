@@ -7,8 +7,8 @@ WGAN-GP adds a gradient penalty, computed in float32 outside autocast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -66,9 +66,7 @@ def adversarial_loss(name: str) -> AdversarialLoss:
     return _LOSSES[name]
 
 
-def d_targets(
-    config: TrainConfig, n: int, device: torch.device | str
-) -> tuple[torch.Tensor, torch.Tensor]:
+def d_targets(config: TrainConfig, n: int, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
     """D's targets for real and fake images under smoothing, noise and flips.
 
     Real targets are drawn from [1 - s - noise, 1 - s], fake from [0, noise]

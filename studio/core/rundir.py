@@ -1,11 +1,11 @@
 """The run directory: everything a run leaves behind, readable without the trainer.
 
-    <run>/config.json               frozen settings
-    <run>/metrics.jsonl             one JSON object per reported step and per epoch
-    <run>/samples/epoch_0001.png    fixed-noise grid per epoch
-    <run>/checkpoints/epoch_0001.pt state bundle per epoch (epoch_0003_step_000120.pt when stopped mid-epoch)
-    <run>/checkpoints/average_epochs_0021-0030.pt   averaged generators (any other .pt there)
-    <run>/.lock, <run>/.writer.json  the OS lock a training process holds, and who holds it
+<run>/config.json               frozen settings
+<run>/metrics.jsonl             one JSON object per reported step and per epoch
+<run>/samples/epoch_0001.png    fixed-noise grid per epoch
+<run>/checkpoints/epoch_0001.pt state bundle per epoch (epoch_0003_step_000120.pt when stopped mid-epoch)
+<run>/checkpoints/average_epochs_0021-0030.pt   averaged generators (any other .pt there)
+<run>/.lock, <run>/.writer.json  the OS lock a training process holds, and who holds it
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class RunDirectory:
 
     # --- creation -----------------------------------------------------------
     @classmethod
-    def create(cls, runs_root: str | Path, config: TrainConfig, run_id: str | None = None) -> "RunDirectory":
+    def create(cls, runs_root: str | Path, config: TrainConfig, run_id: str | None = None) -> RunDirectory:
         runs_root = Path(runs_root)
         run = cls(runs_root / (run_id or new_run_id(runs_root)))
         run.path.mkdir(parents=True, exist_ok=False)
@@ -147,7 +147,7 @@ class RunDirectory:
     def writer_path(self) -> Path:
         return self.path / ".writer.json"
 
-    def lock(self, timeout: float = 2.0) -> "RunLock":
+    def lock(self, timeout: float = 2.0) -> RunLock:
         """Take the run for training (an OS lock, freed by the OS when the holder dies); RunBusyError if held."""
         return RunLock(self, timeout).acquire()
 
@@ -307,7 +307,7 @@ class RunLock:
         self.timeout = timeout
         self._lock = FileLock(str(run.lock_path))
 
-    def acquire(self) -> "RunLock":
+    def acquire(self) -> RunLock:
         try:
             self._lock.acquire(timeout=self.timeout)
         except Timeout:
@@ -335,7 +335,7 @@ class RunLock:
             pass
         self._lock.release()
 
-    def __enter__(self) -> "RunLock":
+    def __enter__(self) -> RunLock:
         return self
 
     def __exit__(self, *exc) -> None:

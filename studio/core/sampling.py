@@ -11,7 +11,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 from torchvision.utils import make_grid
 
-from studio.core.conditions import ConditionGrid, ConditionSpace, MultiAttribute
+from studio.core.conditions import ConditionGrid, ConditionSpace
 from studio.errors import ConfigError
 
 __all__ = [
@@ -47,42 +47,18 @@ def grid_from_request(
     cols: str | None = None,
     fix: list[str] | None = None,
     n: int = 8,
+    random: int = 0,
+    seed: int = 0,
 ) -> ConditionGrid:
-    """The grid a user asked for in words.
+    """The grid a user asked for in words: the space's :meth:`~ConditionSpace.request_grid`.
 
-    * ``conditions``: one row per condition text, ``n`` noise samples across;
-    * multi-attribute with ``fix`` (e.g. 'blue eyes'): ``n`` rows, all values of
-      the ``cols`` attribute across, the fixed values held;
-    * multi-attribute otherwise: the full ``rows`` x ``cols`` table;
-    * no conditions: the space's random or default layout.
+    * ``conditions`` (or ``random`` valid ones drawn from ``seed``): one row
+      each, ``n`` noise samples across;
+    * ``rows``, ``cols`` and ``fix`` (e.g. 'blue eyes'): spaces of attributes
+      lay out a table, or hold values while one attribute varies;
+    * nothing: the space's own sample grid.
     """
-    if conditions:
-        labels = torch.stack([space.parse(text) for text in conditions])
-        grid_labels = labels.repeat_interleave(n, dim=0)
-        return ConditionGrid(grid_labels, len(conditions), n, [space.caption(l) for l in labels], [], "column")
-    if isinstance(space, MultiAttribute):
-        names = [a for a, _ in space.attributes]
-        row_attr = space.attribute_index(rows) if rows else 0
-        col_attr = space.attribute_index(cols) if cols else (1 if len(names) > 1 and row_attr != 1 else 0)
-        if fix:
-            chosen: dict[int, int] = {}
-            for text in fix:
-                chosen.update(space.parse_partial(text))
-            if col_attr in chosen:
-                raise ConfigError(f"--fix holds {names[col_attr]}, the attribute that should vary across columns")
-            fixed = [chosen.get(i, 0) for i in range(len(names))]
-            return space.vary(col_attr, fixed, samples=n)
-        return space.table(row_attr, col_attr)
-    if rows or cols or fix:
-        raise ConfigError(f"--rows, --cols and --fix apply to multi-attribute spaces, not {space.describe()}")
-    if not space.is_conditional:
-        side = max(1, n)
-        return ConditionGrid(torch.zeros(side * side, 0), side, side)
-    grid = space.default_grid(max(space.dim, 1) * n)
-    if grid.cols != n and grid.noise_layout == "column":
-        per_row = grid.labels.view(grid.rows, grid.cols, *grid.labels.shape[1:])[:, 0]
-        grid = ConditionGrid(per_row.repeat_interleave(n, dim=0), grid.rows, n, grid.row_captions, [], "column")
-    return grid
+    return space.request_grid(conditions, rows, cols, fix, n, random, seed)
 
 
 @torch.no_grad()

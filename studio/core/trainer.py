@@ -13,8 +13,8 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch.optim.swa_utils import AveragedModel
@@ -22,7 +22,7 @@ from torch.optim.swa_utils import AveragedModel
 from studio.core.atomic import atomic_save_image
 from studio.core.checkpoint import checkpoint_config, load_checkpoint, resume_refusal, save_checkpoint
 from studio.core.conditions import ConditionSpace, NoCondition
-from studio.core.config import TrainConfig
+from studio.core.config import TrainConfig, architecture_keys
 from studio.core.device import Precision, resolve_device, resolve_precision
 from studio.core.events import (
     METRIC_NAMES,
@@ -115,8 +115,7 @@ def check_trainable(config: TrainConfig, dataset, source: str = "config") -> Non
         )
     if len(dataset) < config.batch_size:
         raise ConfigError(
-            f"{dataset.spec}: {len(dataset)} images is fewer than one batch ({config.batch_size}); "
-            "lower batch_size"
+            f"{dataset.spec}: {len(dataset)} images is fewer than one batch ({config.batch_size}); lower batch_size"
         )
 
 
@@ -172,7 +171,7 @@ class Trainer:
         cfg = self.config
         self.device = resolve_device(cfg.device)
         self.precision: Precision = resolve_precision(cfg.precision, self.device)
-        self.has_aux = cfg.family == "acgan" and self.space.is_conditional
+        self.has_aux = cfg.family_spec.has_aux and self.space.is_conditional
         self.loss = adversarial_loss(cfg.loss)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
@@ -191,11 +190,7 @@ class Trainer:
         step_size = max(cfg.lr_step_epochs, 1)
         self.sched_g = torch.optim.lr_scheduler.StepLR(self.opt_g, step_size=step_size, gamma=gamma)
         self.sched_d = torch.optim.lr_scheduler.StepLR(self.opt_d, step_size=step_size, gamma=gamma)
-        self.ema = (
-            AveragedModel(self.g, multi_avg_fn=warmed_ema(cfg.ema_decay), use_buffers=True)
-            if cfg.ema
-            else None
-        )
+        self.ema = AveragedModel(self.g, multi_avg_fn=warmed_ema(cfg.ema_decay), use_buffers=True) if cfg.ema else None
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.needs_scaler)
 
         self._place_data()
@@ -266,8 +261,7 @@ class Trainer:
             raise CheckpointError(
                 f"{path}: trained on condition space {saved_space.describe()}, this run uses {self.space.describe()}"
             )
-        arch_keys = ("family", "image_size", "channels", "nz", "ngf", "ndf", "g_input", "g_conditioning", "g_embed")
-        arch_keys += ("d_head", "d_embed", "d_batchnorm", "d_spectral_norm", "d_minibatch_std", "ema")
+        arch_keys = architecture_keys(self.config.family)
         changed = [k for k in arch_keys if getattr(saved_config, k) != getattr(self.config, k)]
         if changed:
             raise CheckpointError(f"{path}: its model differs from this run's in {', '.join(changed)}")
@@ -558,7 +552,7 @@ class Trainer:
         except OSError as exc:  # a full disk, a folder made read-only: the file and the problem
             where = f"{exc.filename}: " if exc.filename else ""
             return self._fail(f"{where}{exc.strerror or exc}", traceback.format_exc())
-        except Exception as exc:  # a bug, reported rather than killing the caller's thread
+        except Exception as exc:  # noqa: BLE001 - a bug, reported rather than killing the caller's thread
             return self._fail(f"{type(exc).__name__}: {exc}", traceback.format_exc())
         finally:
             if self._lock is not None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -73,27 +73,8 @@ class ImageDataset:
         return int(self.images.shape[1])
 
     def class_counts(self) -> list[tuple[str, int]]:
-        """Images per class (categorical), per attribute value, or per label (multi-label)."""
-        space = self.space
-        if isinstance(space, Categorical):
-            counts = torch.bincount(self.labels.long(), minlength=space.dim)
-            return list(zip(space.names, counts.tolist()))
-        if isinstance(space, MultiAttribute):
-            out = []
-            for i, k in enumerate(space.sizes):
-                counts = torch.bincount(self.labels[:, i].long(), minlength=k)
-                out += [(space.value_caption(i, v), c) for v, c in enumerate(counts.tolist())]
-            return out
-        if isinstance(space, MultiLabel):
-            return list(zip(space.names, self.labels.sum(0).long().tolist()))
-        if isinstance(space, ColourSpace):  # by nearest colour name
-            nearest, out = space.nearest_names(self.labels), []
-            for i, attribute in enumerate(space.attributes):
-                names = space.colour_names(i)
-                counts = torch.bincount(nearest[:, i], minlength=len(names))
-                out += [(f"{n} {attribute}", c) for n, c in zip(names, counts.tolist())]
-            return out
-        return []
+        """Images per class (categorical), per attribute value, per label (multi-label) or per nearest colour name."""
+        return self.space.label_counts(self.labels)
 
 
 # Real-data sources beside builtin and folder; their value is PATH[?key=value&...].
@@ -206,8 +187,7 @@ def _builtin_tensors(name: str, n: int, seed: int, progress: Progress | None) ->
             progress(f"Loading cached {name} ({n} images)", 0.0)
         try:
             return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except Exception:
-            # A damaged cache is only a cache: draw the set again.
+        except Exception:  # noqa: BLE001 - a damaged cache is only a cache: draw the set again
             pass
     if progress:
         progress(f"Drawing {n} {name} images (once; cached afterwards)", 0.0)
@@ -290,10 +270,7 @@ def load_dataset(
         # The tensors not used as labels stay as extras ("labels" -> "classes" when another is used).
         extras = {("classes" if k == "labels" else k): v for k, v in tensors.items() if k not in ("images", label_key)}
         extras = extras or None
-        if isinstance(space, (MultiLabel, ColourSpace)):
-            labels = labels.float()
-        else:
-            labels = labels.long()
+        labels = labels.to(space.label_dtype)
     elif parsed.kind in TORCHVISION_KINDS:
         from studio.data.torchvision_sets import load_torchvision_set
 

@@ -28,8 +28,7 @@ from studio.errors import DatasetError, StudioWarning
 
 __all__ = ["IMAGE_EXTENSIONS", "FolderImages", "read_image_folder", "decode_in_threads"]
 
-IMAGE_EXTENSIONS = frozenset(
-    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 
 _LAYOUT = "expected one subfolder per class, e.g. ROOT/cats/*.jpg and ROOT/dogs/*.jpg"
 _NAMES_IN_WARNING = 5
@@ -42,8 +41,8 @@ Progress = Callable[[int, int], None]
 class FolderImages:
     """Decoded images of a class-per-subfolder dataset."""
 
-    images: np.ndarray            # uint8 (N, size, size, channels)
-    labels: np.ndarray            # int64 (N,), index into class_names
+    images: np.ndarray  # uint8 (N, size, size, channels)
+    labels: np.ndarray  # int64 (N,), index into class_names
     class_names: list[str]
     skipped: list[str] = field(default_factory=list)  # relative paths not decodable
 
@@ -57,8 +56,7 @@ def _is_image(path: Path) -> bool:
 
 
 def _class_dirs(root: Path) -> list[Path]:
-    return sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                  key=lambda p: p.name)
+    return sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: p.name)
 
 
 def _list_files(root: Path) -> tuple[list[Path], list[int], list[str]]:
@@ -77,7 +75,8 @@ def _list_files(root: Path) -> tuple[list[Path], list[int], list[str]]:
             raise DatasetError(
                 f"image folder {root} holds {loose} images but no class subfolders; these "
                 f"images are label-less -- put them in one subfolder per class "
-                f"({_layout(root)})")
+                f"({_layout(root)})"
+            )
         raise DatasetError(f"image folder {root} is empty; {_layout(root)}")
     paths: list[Path] = []
     labels: list[int] = []
@@ -90,7 +89,8 @@ def _list_files(root: Path) -> tuple[list[Path], list[int], list[str]]:
         raise DatasetError(
             f"image folder {root} has class subfolders but no image files "
             f"({', '.join(sorted(e.lstrip('.') for e in IMAGE_EXTENSIONS))}); "
-            f"{_layout(root)}")
+            f"{_layout(root)}"
+        )
     return paths, labels, [c.name for c in classes]
 
 
@@ -112,8 +112,7 @@ def _to_8bit(image: Image.Image) -> Image.Image:
         values = np.asarray(image, np.float64)
         top = 65535.0 if values.max() > 255 else 255.0
         return Image.fromarray(np.clip(values / top * 255 + 0.5, 0, 255).astype(np.uint8), "L")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-            image.mode == "P" and "transparency" in image.info):
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
         flat.paste(rgba, mask=rgba.getchannel("A"))
@@ -131,8 +130,13 @@ def _load(path: Path, size: int, mode: str) -> np.ndarray | None:
         return None
 
 
-def decode_in_threads(n: int, decode: Callable[[int], bool], report: Callable[[int], None] | None = None,
-                      every: int = _PROGRESS_EVERY, threads: int | None = None) -> np.ndarray:
+def decode_in_threads(
+    n: int,
+    decode: Callable[[int], bool],
+    report: Callable[[int], None] | None = None,
+    every: int = _PROGRESS_EVERY,
+    threads: int | None = None,
+) -> np.ndarray:
     """Call ``decode(i)`` for every ``i < n`` on a few threads; the boolean mask of those that returned True.
 
     PIL releases the GIL while decoding, so threads overlap the work.
@@ -181,26 +185,34 @@ def read_image_folder(
         decoded[i] = _load(paths[i], size, mode)
         return decoded[i] is not None
 
-    decode_in_threads(total, decode, (lambda done: progress(done, total)) if progress is not None else None,
-                      threads=threads)
+    decode_in_threads(
+        total, decode, (lambda done: progress(done, total)) if progress is not None else None, threads=threads
+    )
 
     keep = [i for i, a in enumerate(decoded) if a is not None]
     skipped = [paths[i].relative_to(root).as_posix() for i, a in enumerate(decoded) if a is None]
     if not keep:
         raise DatasetError(
             f"image folder {root}: none of its {total} image files could be read "
-            f"(first: {', '.join(skipped[:_NAMES_IN_WARNING])})")
+            f"(first: {', '.join(skipped[:_NAMES_IN_WARNING])})"
+        )
     if skipped:
         shown = ", ".join(skipped[:_NAMES_IN_WARNING])
         more = f" and {len(skipped) - _NAMES_IN_WARNING} more" if len(skipped) > _NAMES_IN_WARNING else ""
-        warnings.warn(f"image folder {root}: skipped {len(skipped)} unreadable "
-                      f"file(s): {shown}{more}", StudioWarning, stacklevel=2)
+        warnings.warn(
+            f"image folder {root}: skipped {len(skipped)} unreadable file(s): {shown}{more}",
+            StudioWarning,
+            stacklevel=2,
+        )
 
     kept_labels = np.asarray([labels[i] for i in keep], np.int64)
     empty = [name for k, name in enumerate(class_names) if not np.any(kept_labels == k)]
     if empty:
-        warnings.warn(f"image folder {root}: class folder(s) without readable images: "
-                      f"{', '.join(empty[:_NAMES_IN_WARNING])}", StudioWarning, stacklevel=2)
+        warnings.warn(
+            f"image folder {root}: class folder(s) without readable images: {', '.join(empty[:_NAMES_IN_WARNING])}",
+            StudioWarning,
+            stacklevel=2,
+        )
 
     images = np.stack([decoded[i] for i in keep])
     if channels == 1:

@@ -153,7 +153,7 @@ def _read_json(path: Path) -> list[_Row]:
     data = jsonio.read_json(path, DatasetError, "JSON label table", encoding="utf-8-sig")
     if not isinstance(data, dict):
         raise DatasetError(
-            f"{path}: expected an object of image file -> labels, e.g. {{\"a.png\": [\"red cube\"]}}, "
+            f'{path}: expected an object of image file -> labels, e.g. {{"a.png": ["red cube"]}}, '
             f"not a {type(data).__name__}"
         )
     return [_Row(f"entry {key!r}", str(key), value) for key, value in data.items()]
@@ -441,9 +441,15 @@ def load_table(
         kept = set(keep.tolist())
         bad = [os.path.basename(table.files[i]) for i in range(n) if i not in kept]
         if not kept:
-            raise DatasetError(f"image folder {table.images_dir}: none of the {n} images of {table.path.name} "
-                               f"could be read (first: {', '.join(bad[:_SHOWN])})")
+            raise DatasetError(
+                f"image folder {table.images_dir}: none of the {n} images of {table.path.name} "
+                f"could be read (first: {', '.join(bad[:_SHOWN])})"
+            )
         more = f" and {len(bad) - _SHOWN} more" if len(bad) > _SHOWN else ""
-        warnings.warn(f"image folder {table.images_dir}: skipped {len(bad)} unreadable image(s) of "
-                      f"{table.path.name}: {', '.join(bad[:_SHOWN])}{more}", StudioWarning, stacklevel=2)
+        warnings.warn(
+            f"image folder {table.images_dir}: skipped {len(bad)} unreadable image(s) of "
+            f"{table.path.name}: {', '.join(bad[:_SHOWN])}{more}",
+            StudioWarning,
+            stacklevel=2,
+        )
     return tensors["images"], table.labels[keep], table.space

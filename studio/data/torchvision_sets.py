@@ -61,16 +61,22 @@ TORCHVISION_SETS: dict[str, SetInfo] = {
         "MNIST", "MNIST/raw", ("train", "test", "all"), "ROOT/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte"
     ),
     "fashion-mnist": SetInfo(
-        "Fashion-MNIST", "FashionMNIST/raw", ("train", "test", "all"),
+        "Fashion-MNIST",
+        "FashionMNIST/raw",
+        ("train", "test", "all"),
         "ROOT/FashionMNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte",
     ),
     "cifar10": SetInfo(
-        "CIFAR-10", "cifar-10-batches-py", ("train", "test", "all"),
+        "CIFAR-10",
+        "cifar-10-batches-py",
+        ("train", "test", "all"),
         "ROOT/cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta} (the python version)",
     ),
     "svhn": SetInfo("SVHN", "", ("train", "test", "extra", "all"), "ROOT/{train,test,extra}_32x32.mat"),
     "celeba": SetInfo(
-        "CelebA", "celeba", ("train", "valid", "test", "all"),
+        "CelebA",
+        "celeba",
+        ("train", "valid", "test", "all"),
         "ROOT/celeba/img_align_celeba/*.jpg with list_attr_celeba.txt, identity_CelebA.txt, list_bbox_celeba.txt, "
         "list_landmarks_align_celeba.txt and list_eval_partition.txt beside it",
     ),
@@ -78,12 +84,46 @@ TORCHVISION_SETS: dict[str, SetInfo] = {
 
 # The header of CelebA's list_attr_celeba.txt, for choosing before the files are there.
 CELEBA_ATTRIBUTES = (
-    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips", "Big_Nose",
-    "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby", "Double_Chin", "Eyeglasses",
-    "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Mustache",
-    "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks",
-    "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat", "Wearing_Lipstick",
-    "Wearing_Necklace", "Wearing_Necktie", "Young",
+    "5_o_Clock_Shadow",
+    "Arched_Eyebrows",
+    "Attractive",
+    "Bags_Under_Eyes",
+    "Bald",
+    "Bangs",
+    "Big_Lips",
+    "Big_Nose",
+    "Black_Hair",
+    "Blond_Hair",
+    "Blurry",
+    "Brown_Hair",
+    "Bushy_Eyebrows",
+    "Chubby",
+    "Double_Chin",
+    "Eyeglasses",
+    "Goatee",
+    "Gray_Hair",
+    "Heavy_Makeup",
+    "High_Cheekbones",
+    "Male",
+    "Mouth_Slightly_Open",
+    "Mustache",
+    "Narrow_Eyes",
+    "No_Beard",
+    "Oval_Face",
+    "Pale_Skin",
+    "Pointy_Nose",
+    "Receding_Hairline",
+    "Rosy_Cheeks",
+    "Sideburns",
+    "Smiling",
+    "Straight_Hair",
+    "Wavy_Hair",
+    "Wearing_Earrings",
+    "Wearing_Hat",
+    "Wearing_Lipstick",
+    "Wearing_Necklace",
+    "Wearing_Necktie",
+    "Young",
 )
 CELEBA_VALUES = ["no", "yes"]  # captions read "yes Smiling, no Eyeglasses"
 
@@ -126,7 +166,10 @@ def parse_torchvision_spec(kind: str, value: str) -> TorchvisionSpec:
         elif len(set(attrs)) != len(attrs):
             raise DatasetError(f"dataset {spec!r}: an attribute is named twice in attrs")
     return TorchvisionSpec(
-        kind, _set_root(Path(path.strip()).expanduser(), info), split, option_flag(spec, options, "download"),
+        kind,
+        _set_root(Path(path.strip()).expanduser(), info),
+        split,
+        option_flag(spec, options, "download"),
         tuple(attrs) if attrs else None,
     )
 
@@ -293,8 +336,10 @@ def _read_arrays(spec: TorchvisionSpec, image_size: int, channels: int, progress
             try:
                 import scipy.io  # noqa: F401 -- torchvision reads SVHN's .mat files with it
             except ImportError:
-                raise DatasetError(f"{expected_files(spec)[0]}: reading SVHN's .mat files needs scipy; "
-                                   f"install it with pip install -e \".[svhn]\" (or pip install scipy)") from None
+                raise DatasetError(
+                    f"{expected_files(spec)[0]}: reading SVHN's .mat files needs scipy; "
+                    f'install it with pip install -e ".[svhn]" (or pip install scipy)'
+                ) from None
             ds = datasets.SVHN(root, split=split, download=False)
             images.append(torch.from_numpy(np.ascontiguousarray(ds.data)))
             labels.append(torch.as_tensor(ds.labels))
@@ -341,8 +386,11 @@ def _read_celeba(spec: TorchvisionSpec, image_size: int, channels: int, progress
         raise DatasetError(f"{folder}: none of the {n} images of split '{spec.split}' could be read")
     if len(keep) < n:
         bad = [ds.filename[i] for i in np.flatnonzero(~ok)[:5]]
-        warnings.warn(f"{folder}: skipped {n - len(keep)} unreadable or missing image(s): {', '.join(bad)}",
-                      StudioWarning, stacklevel=2)
+        warnings.warn(
+            f"{folder}: skipped {n - len(keep)} unreadable or missing image(s): {', '.join(bad)}",
+            StudioWarning,
+            stacklevel=2,
+        )
     labels = ds.attr.long()
     if spec.attrs is not None:
         header = list(ds.attr_names)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -14,8 +14,14 @@ from studio.core.conditions import ConditionSpace
 from studio.errors import StudioError
 from studio.eval.judge import Judge, Progress, check_stop, headline, score_predictions
 
-__all__ = ["ConditionalResult", "conditional_accuracy", "real_accuracy", "load_conditions", "draw_conditions",
-           "generate_batches"]
+__all__ = [
+    "ConditionalResult",
+    "conditional_accuracy",
+    "real_accuracy",
+    "load_conditions",
+    "draw_conditions",
+    "generate_batches",
+]
 
 
 @dataclass
@@ -65,9 +71,17 @@ def draw_conditions(space: ConditionSpace, n: int, dataset=None, seed: int = 0) 
     return space.sample(n, generator=gen)
 
 
-def generate_batches(generator: torch.nn.Module, space: ConditionSpace, nz: int, labels: torch.Tensor,
-                     batch_size: int = 250, seed: int = 0, progress: Progress | None = None,
-                     should_stop: Callable[[], bool] | None = None, what: str = "generating"):
+def generate_batches(
+    generator: torch.nn.Module,
+    space: ConditionSpace,
+    nz: int,
+    labels: torch.Tensor,
+    batch_size: int = 250,
+    seed: int = 0,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    what: str = "generating",
+):
     """Yield ``(labels, images)`` batches of G's images in [-1, 1] for ``labels``, with seeded noise."""
     device = next(generator.parameters()).device
     gen = torch.Generator().manual_seed(seed)
@@ -86,18 +100,7 @@ def generate_batches(generator: torch.nn.Module, space: ConditionSpace, nz: int,
 
 
 def _per_class(space: ConditionSpace, logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-    if space.kind == "categorical":
-        pred = space.decode(logits)
-        return {name: float((pred[labels == k] == k).float().mean())
-                for k, name in enumerate(space.names) if bool((labels == k).any())}
-    if space.kind == "multi-attribute":
-        pred, out = space.decode(logits), {}
-        for i in range(labels.shape[1]):
-            for v in labels[:, i].unique().tolist():
-                rows = labels[:, i] == v
-                out[space.value_caption(i, v)] = float((pred[rows, i] == v).float().mean())
-        return out
-    return {}
+    return space.per_value_scores(logits, labels)
 
 
 def conditional_accuracy(
@@ -135,12 +138,21 @@ def conditional_accuracy(
     else:
         labels = draw_conditions(space, n, dataset, seed)
         source = "drawn as the dataset's labels" if dataset is not None else "drawn from the condition space"
-    logits = [judge.logits(images)
-              for _, images in generate_batches(generator, space, nz, labels, batch_size, seed + 7, progress,
-                                                should_stop, "conditional accuracy")]
+    logits = [
+        judge.logits(images)
+        for _, images in generate_batches(
+            generator, space, nz, labels, batch_size, seed + 7, progress, should_stop, "conditional accuracy"
+        )
+    ]
     logits = torch.cat(logits)
-    return ConditionalResult(score_predictions(space, logits, labels), len(labels), source, judge.name, judge.id,
-                             _per_class(space, logits, labels))
+    return ConditionalResult(
+        score_predictions(space, logits, labels),
+        len(labels),
+        source,
+        judge.name,
+        judge.id,
+        _per_class(space, logits, labels),
+    )
 
 
 @torch.no_grad()
@@ -151,12 +163,20 @@ def real_accuracy(dataset, judge: Judge, n: int = 2000, seed: int = 0) -> Condit
     include the judge's own training images, so it is an upper figure).
     """
     if judge.space != dataset.space:
-        raise StudioError(f"the judge {judge.name} was trained for {judge.space.describe()}, "
-                          f"{dataset.spec} is labelled {dataset.space.describe()}")
+        raise StudioError(
+            f"the judge {judge.name} was trained for {judge.space.describe()}, "
+            f"{dataset.spec} is labelled {dataset.space.describe()}"
+        )
     gen = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(dataset), generator=gen)[:n]
     images = dataset.images[idx].float().div(127.5).sub(1.0)
     labels = dataset.labels[idx]
     logits = judge.logits(images)
-    return ConditionalResult(score_predictions(dataset.space, logits, labels), len(idx), "real images",
-                             judge.name, judge.id, _per_class(dataset.space, logits, labels))
+    return ConditionalResult(
+        score_predictions(dataset.space, logits, labels),
+        len(idx),
+        "real images",
+        judge.name,
+        judge.id,
+        _per_class(dataset.space, logits, labels),
+    )

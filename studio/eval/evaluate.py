@@ -7,9 +7,9 @@ cancellation through callables, so it runs unchanged in a worker thread.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -32,8 +32,16 @@ from studio.eval.judge import (
 from studio.eval.quality import QUALITY_METRICS, image_quality, inception_features, judge_features
 from studio.eval.results import append_results, make_row
 
-__all__ = ["METRICS", "FEATURE_SPACES", "EvaluationRequest", "judge_for", "open_judge", "evaluate", "run_of",
-           "format_table"]
+__all__ = [
+    "METRICS",
+    "FEATURE_SPACES",
+    "EvaluationRequest",
+    "judge_for",
+    "open_judge",
+    "evaluate",
+    "run_of",
+    "format_table",
+]
 
 METRICS = ("cond_acc", *QUALITY_METRICS)
 FEATURE_SPACES = ("judge", "inception")
@@ -73,8 +81,11 @@ class EvaluationRequest:
         if self.judge_path and self.judge_torchscript:
             raise StudioError("give either a studio judge or a TorchScript classifier, not both")
         if self.judge_torchscript and self.features == "judge" and self.quality_metrics:
-            raise StudioError("a TorchScript classifier gives no features for FID/KID/IS; use the Inception "
-                              "features (--features inception)")
+            raise StudioError(
+                "a TorchScript classifier gives no features for FID/KID/IS; use the Inception "
+                "features (--features inception)",
+                code="features.torchscript_judge",
+            )
 
     @property
     def quality_metrics(self) -> tuple[str, ...]:
@@ -100,9 +111,14 @@ def generator_ref(path: str | Path, ema: bool = False) -> GeneratorRef:
     return GeneratorRef(path, "ema" if ema else "g", label, kind, epoch)
 
 
-def judge_for(config, path: str | None = None, device: str | torch.device = "cpu",
-              progress: Progress | None = None, log: Callable[[str], None] = print,
-              should_stop: Callable[[], bool] | None = None) -> Judge:
+def judge_for(
+    config,
+    path: str | None = None,
+    device: str | torch.device = "cpu",
+    progress: Progress | None = None,
+    log: Callable[[str], None] = print,
+    should_stop: Callable[[], bool] | None = None,
+) -> Judge:
     """The judge at ``path``, else the dataset's stored judge, trained (on the full set) and stored on first use."""
     if path:
         return load_judge(path, device)
@@ -120,19 +136,34 @@ def judge_for(config, path: str | None = None, device: str | torch.device = "cpu
     return judge
 
 
-def open_judge(request: EvaluationRequest, config, space: ConditionSpace, device, progress=None, log=print,
-               should_stop=None) -> Judge:
+def open_judge(
+    request: EvaluationRequest, config, space: ConditionSpace, device, progress=None, log=print, should_stop=None
+) -> Judge:
     """The judge a request names: a TorchScript classifier, a judge file, or the dataset's own."""
     if request.judge_torchscript:
-        judge = TorchScriptJudge(request.judge_torchscript, space, request.judge_input_size,
-                                 tuple(request.judge_mean), tuple(request.judge_std), device)
+        judge = TorchScriptJudge(
+            request.judge_torchscript,
+            space,
+            request.judge_input_size,
+            tuple(request.judge_mean),
+            tuple(request.judge_std),
+            device,
+        )
     else:
         judge = judge_for(config, request.judge_path, device, progress, log, should_stop)
     if judge.space != space:
-        hint = "" if request.judge_path or request.judge_torchscript else (
-            f"; retrain it with: python -m studio judge train {config.dataset} --force")
-        raise JudgeError(f"{judge.path or judge.name}: trained for {judge.space.describe()}, "
-                         f"the generators draw {space.describe()}{hint}")
+        stored = not (request.judge_path or request.judge_torchscript)  # the dataset's own: retraining it helps
+        hint = f"; retrain it with: python -m studio judge train {config.dataset} --force" if stored else ""
+        name, trained_for, draws = str(judge.path or judge.name), judge.space.describe(), space.describe()
+        raise JudgeError(
+            f"{name}: trained for {trained_for}, the generators draw {draws}{hint}",
+            code="judge.other_space",
+            judge=name,
+            trained_for=trained_for,
+            draws=draws,
+            dataset=config.dataset,
+            stored=stored,
+        )
     return judge
 
 
@@ -144,11 +175,29 @@ def _cond_rows(base: dict, result, judge: Judge) -> list[dict]:
     rows = []
     for key, value in result.scores.items():
         metric = "cond_acc" if key == "accuracy" else f"cond_acc_{key}"
-        rows.append(make_row(**base, metric=metric, value=value, n=result.n, judge=judge.name, judge_id=judge.id,
-                             conditions=result.conditions))
+        rows.append(
+            make_row(
+                **base,
+                metric=metric,
+                value=value,
+                n=result.n,
+                judge=judge.name,
+                judge_id=judge.id,
+                conditions=result.conditions,
+            )
+        )
     for caption, value in result.per_class.items():
-        rows.append(make_row(**base, metric=f"cond_acc:{caption}", value=value, n=result.n, judge=judge.name,
-                             judge_id=judge.id, conditions=result.conditions))
+        rows.append(
+            make_row(
+                **base,
+                metric=f"cond_acc:{caption}",
+                value=value,
+                n=result.n,
+                judge=judge.name,
+                judge_id=judge.id,
+                conditions=result.conditions,
+            )
+        )
     return rows
 
 
@@ -175,15 +224,25 @@ def evaluate(
     _, space, config = load_generator(refs[0], "cpu")
     conditioned = "cond_acc" in request.metrics
     if conditioned and not space.is_conditional:
-        raise StudioError(f"{refs[0].path}: an unconditional generator has no conditions to be accurate to; "
-                          "ask for fid, kid or is")
+        raise StudioError(
+            f"{refs[0].path}: an unconditional generator has no conditions to be accurate to; ask for fid, kid or is"
+        )
     if not space.is_conditional and request.features == "judge" and request.quality_metrics:
-        raise StudioError(f"{config.dataset}: an unlabelled dataset has no judge to lend its features; "
-                          "use the Inception features (--features inception)")
-    if "is" in request.metrics and request.features == "judge" and space.kind != "categorical":
+        raise StudioError(
+            f"{config.dataset}: an unlabelled dataset has no judge to lend its features; "
+            "use the Inception features (--features inception)",
+            code="features.unlabelled_judge",
+            dataset=config.dataset,
+        )
+    if "is" in request.metrics and request.features == "judge" and not space.one_class_per_image:
         # Refused before the judge is trained or any image scored: the judge gives IS no class logits here.
-        raise StudioError(f"{config.dataset}: IS needs one class per image, and {space.describe()} is not a "
-                          "categorical set; leave out is, or use the Inception features (--features inception)")
+        raise StudioError(
+            f"{config.dataset}: IS needs one class per image, and {space.describe()} is not a "
+            "categorical set; leave out is, or use the Inception features (--features inception)",
+            code="features.is_not_categorical",
+            dataset=config.dataset,
+            space=space.describe(),
+        )
     condition_sets = [(Path(p).name, load_conditions(p, space)) for p in request.conditions] or [("", None)]
     dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size, progress)
     needs_judge = conditioned or (request.features == "judge" and request.quality_metrics)
@@ -200,8 +259,9 @@ def evaluate(
     reference: list[dict] = []
     if conditioned:
         real = real_accuracy(dataset, judge, min(request.n, len(dataset)), request.seed)
-        reference = _cond_rows({"generator": "real images", "checkpoint": "", "which": "real", "epoch": None},
-                               real, judge)
+        reference = _cond_rows(
+            {"generator": "real images", "checkpoint": "", "which": "real", "epoch": None}, real, judge
+        )
         log(f"{'real images':28s} cond_acc  {_fmt(real.scores)}")
 
     rows: list[dict] = list(reference)
@@ -211,29 +271,67 @@ def evaluate(
         check_stop(should_stop, "evaluation")
         g, g_space, g_config = load_generator(ref, device)
         if g_space != space or g_config.dataset != config.dataset or g_config.image_size != config.image_size:
-            raise StudioError(f"{ref.path}: draws {g_space.describe()} of {g_config.dataset} at "
-                              f"{g_config.image_size} px, unlike {refs[0].path}; evaluate generators of one "
-                              "dataset together")
+            raise StudioError(
+                f"{ref.path}: draws {g_space.describe()} of {g_config.dataset} at "
+                f"{g_config.image_size} px, unlike {refs[0].path}; evaluate generators of one "
+                "dataset together"
+            )
         which = "average" if ref.kind == "average" else ref.which
         base = {"generator": str(ref), "checkpoint": str(ref.path), "which": which, "epoch": ref.epoch or None}
         new: list[dict] = []
         if conditioned:
             for cname, labels in condition_sets:
-                result = conditional_accuracy(g, space, g_config.nz, judge, request.n, labels, cname, dataset,
-                                              request.batch_size, request.seed, progress, should_stop)
+                result = conditional_accuracy(
+                    g,
+                    space,
+                    g_config.nz,
+                    judge,
+                    request.n,
+                    labels,
+                    cname,
+                    dataset,
+                    request.batch_size,
+                    request.seed,
+                    progress,
+                    should_stop,
+                )
                 new += _cond_rows(base, result, judge)
                 log(f"{name:28s} cond_acc  {_fmt(result.scores)}  ({result.conditions})")
                 if request.per_class and result.per_class:
                     worst = sorted(result.per_class.items(), key=lambda kv: kv[1])
                     log("    per class, worst first: " + ", ".join(f"{k} {v:.2f}" for k, v in worst))
         if request.quality_metrics:
-            q = image_quality(g, space, g_config.nz, dataset, features, request.quality_metrics, request.n,
-                              request.n_real, request.batch_size, request.seed, progress, should_stop)
+            q = image_quality(
+                g,
+                space,
+                g_config.nz,
+                dataset,
+                features,
+                request.quality_metrics,
+                request.n,
+                request.n_real,
+                request.batch_size,
+                request.seed,
+                progress,
+                should_stop,
+            )
             for key, value in q.metrics.items():
-                new.append(make_row(**base, metric=key, value=value, n=q.n_fake, feature_space=q.feature_space,
-                                    comparable=q.comparable, judge=judge_name, judge_id=judge_id))
-            log(f"{name:28s} {_fmt(q.metrics)}  [{q.feature_space} features, {q.n_real} real images; "
-                f"comparable with {q.comparable}]")
+                new.append(
+                    make_row(
+                        **base,
+                        metric=key,
+                        value=value,
+                        n=q.n_fake,
+                        feature_space=q.feature_space,
+                        comparable=q.comparable,
+                        judge=judge_name,
+                        judge_id=judge_id,
+                    )
+                )
+            log(
+                f"{name:28s} {_fmt(q.metrics)}  [{q.feature_space} features, {q.n_real} real images; "
+                f"comparable with {q.comparable}]"
+            )
         run = run_of(ref)
         if request.save and run is not None:
             first = run not in referenced

@@ -16,9 +16,9 @@ import hashlib
 import time
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -62,9 +62,7 @@ def check_stop(should_stop: Callable[[], bool] | None, what: str) -> None:
 
 
 def _block(cin: int, cout: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
-    )
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 class JudgeNet(nn.Module):
@@ -86,9 +84,12 @@ class JudgeNet(nn.Module):
         self.arch = {"channels": channels, "out_dim": out_dim, "width": width, "features": features, "pool": pool}
         w = width
         self.body = nn.Sequential(
-            _block(channels, w, 2), _block(w, w, 1),
-            _block(w, 2 * w, 2), _block(2 * w, 2 * w, 1),
-            _block(2 * w, 4 * w, 2), _block(4 * w, 4 * w, 1),
+            _block(channels, w, 2),
+            _block(w, w, 1),
+            _block(w, 2 * w, 2),
+            _block(2 * w, 2 * w, 1),
+            _block(2 * w, 4 * w, 2),
+            _block(4 * w, 4 * w, 1),
             _block(4 * w, 8 * w, 2),
             nn.AdaptiveMaxPool2d(1) if pool == "max" else nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
@@ -106,7 +107,7 @@ class JudgeNet(nn.Module):
 
 
 def score_predictions(space: ConditionSpace, logits: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
-    """Scores of a classifier's output against the labels it should show, per the space's kind.
+    """Scores of a classifier's output against the labels it should show, as the space scores them.
 
     categorical: ``accuracy``; multi-attribute: one ``<attribute>`` accuracy each
     and ``all`` (every attribute right); multi-label: ``accuracy``, the i-CLEVR
@@ -116,33 +117,11 @@ def score_predictions(space: ConditionSpace, logits: torch.Tensor, labels: torch
     a top-k reading would predict as many objects as were asked for, and its F1
     would only repeat the accuracy, while this one also counts objects drawn
     unasked. colour: per-attribute share within the space's tolerance and ``all``.
+    See :meth:`~studio.core.conditions.ConditionSpace.judge_scores`.
     """
-    logits, labels = logits.float().cpu(), labels.cpu()
-    kind = space.kind
-    if kind == "categorical":
-        return {"accuracy": float((space.decode(logits) == labels.long()).float().mean())}
-    if kind == "multi-attribute":
-        pred = space.decode(logits)
-        right = pred == labels.long()
-        out = {name: float(right[:, i].float().mean()) for i, (name, _) in enumerate(space.attributes)}
-        out["all"] = float(right.all(1).float().mean())
-        return out
-    if kind == "multi-label":
-        target = labels.float()
-        found = float((space.decode(logits, target.sum(1).long()) * target).sum())
-        pred = space.decode(logits)
-        tp = float((pred * target).sum())
-        fp = float((pred * (1 - target)).sum())
-        fn = float(((1 - pred) * target).sum())
-        f1 = 2 * tp / max(2 * tp + fp + fn, 1e-12)
-        # Objects, not images, are counted: an image asking for three weighs three times one asking for one.
-        return {"accuracy": found / max(float(target.sum()), 1.0), "f1": f1}
-    if kind == "colour":
-        per = space.colour_distance(space.decode(logits), labels.float()) <= space.tolerance
-        out = {name: float(per[:, i].float().mean()) for i, name in enumerate(space.attributes)}
-        out["all"] = float(per.all(1).float().mean())
-        return out
-    raise JudgeError(f"the '{kind}' condition space has no labels to judge")
+    if not space.is_conditional:
+        raise JudgeError(f"the '{space.kind}' condition space has no labels to judge")
+    return space.judge_scores(logits.float().cpu(), labels.cpu())
 
 
 def headline(scores: dict[str, float]) -> float:
@@ -204,16 +183,21 @@ class Judge:
             elif self.channels == 1:
                 images = images.mean(1, keepdim=True)
         if images.shape[-1] != self.image_size or images.shape[-2] != self.image_size:
-            images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear",
-                                   antialias=True, align_corners=False)
+            images = F.interpolate(
+                images, size=(self.image_size, self.image_size), mode="bilinear", antialias=True, align_corners=False
+            )
         return images
 
     @torch.no_grad()
     def logits(self, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         """The head's raw output for images in [-1, 1], on the CPU."""
         self.net.eval()
-        return torch.cat([self.net(self._prepare(images[i : i + batch_size])).float().cpu()
-                          for i in range(0, len(images), batch_size)])
+        return torch.cat(
+            [
+                self.net(self._prepare(images[i : i + batch_size])).float().cpu()
+                for i in range(0, len(images), batch_size)
+            ]
+        )
 
     @torch.no_grad()
     def features(self, images: torch.Tensor) -> torch.Tensor:
@@ -236,15 +220,22 @@ class TorchScriptJudge(Judge):
     24 logits for i-CLEVR's objects or 10 for digits.
     """
 
-    def __init__(self, path: str | Path, space: ConditionSpace, input_size: int,
-                 mean: tuple[float, ...] = (0.5, 0.5, 0.5), std: tuple[float, ...] = (0.5, 0.5, 0.5),
-                 device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        path: str | Path,
+        space: ConditionSpace,
+        input_size: int,
+        mean: tuple[float, ...] = (0.5, 0.5, 0.5),
+        std: tuple[float, ...] = (0.5, 0.5, 0.5),
+        device: str | torch.device = "cpu",
+    ):
         path = Path(path)
         if not path.is_file():
             raise JudgeError(f"{path}: no such TorchScript classifier")
         if len(mean) != len(std) or len(mean) not in (1, 3):
-            raise JudgeError(f"{path}: give 1 or 3 normalisation values for both mean and std "
-                             f"(got {len(mean)} and {len(std)})")
+            raise JudgeError(
+                f"{path}: give 1 or 3 normalisation values for both mean and std (got {len(mean)} and {len(std)})"
+            )
         if any(s <= 0 for s in std):
             raise JudgeError(f"{path}: normalisation std must be positive (got {', '.join(map(str, std))})")
         if not 8 <= int(input_size) <= 1024:
@@ -256,8 +247,14 @@ class TorchScriptJudge(Judge):
                 net = torch.jit.load(str(path), map_location=str(device))
         except (RuntimeError, ValueError, OSError) as exc:
             raise JudgeError(f"{path}: not a TorchScript classifier ({str(exc).splitlines()[0][:160]})") from None
-        super().__init__(net=net, space=space, image_size=int(input_size), channels=len(mean), path=str(path),
-                         dataset="its own training data")
+        super().__init__(
+            net=net,
+            space=space,
+            image_size=int(input_size),
+            channels=len(mean),
+            path=str(path),
+            dataset="its own training data",
+        )
         self.mean = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
         self._device = torch.device(device)
@@ -273,8 +270,9 @@ class TorchScriptJudge(Judge):
         if images.shape[1] != self.channels:
             images = images.expand(-1, self.channels, -1, -1) if images.shape[1] == 1 else images.mean(1, True)
         if images.shape[-1] != self.image_size or images.shape[-2] != self.image_size:
-            images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear",
-                                   antialias=True, align_corners=False)
+            images = F.interpolate(
+                images, size=(self.image_size, self.image_size), mode="bilinear", antialias=True, align_corners=False
+            )
         return ((images + 1) / 2 - self.mean.to(self._device)) / self.std.to(self._device)
 
     @torch.no_grad()
@@ -285,14 +283,17 @@ class TorchScriptJudge(Judge):
             try:
                 out = self.net(self._prepare(images[i : i + batch_size]))
             except RuntimeError as exc:
-                raise JudgeError(f"{self.path}: the classifier failed on {self.image_size} px images with "
-                                 f"{self.channels} channel(s): {str(exc).splitlines()[0][:160]}") from None
+                raise JudgeError(
+                    f"{self.path}: the classifier failed on {self.image_size} px images with "
+                    f"{self.channels} channel(s): {str(exc).splitlines()[0][:160]}"
+                ) from None
             if isinstance(out, (tuple, list)):
                 out = out[0]
             if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[1] != self.space.aux_dim:
                 shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-                raise JudgeError(f"{self.path}: gives output {shape}; {self.space.describe()} needs "
-                                 f"(batch, {self.space.aux_dim})")
+                raise JudgeError(
+                    f"{self.path}: gives output {shape}; {self.space.describe()} needs (batch, {self.space.aux_dim})"
+                )
             outs.append(out.float().cpu())
         return torch.cat(outs)
 
@@ -363,8 +364,10 @@ def train_judge(
     if not space.is_conditional:
         raise JudgeError(f"{dataset.spec}: an unlabelled dataset has no labels to train a judge on")
     if (epochs is not None and epochs < 1) or width < 4 or not 0.0 < heldout < 0.5:
-        raise JudgeError(f"judge training: epochs {epochs} (>= 1), width {width} (>= 4) and held-out share "
-                         f"{heldout} (0 to 0.5) must be in range")
+        raise JudgeError(
+            f"judge training: epochs {epochs} (>= 1), width {width} (>= 4) and held-out share "
+            f"{heldout} (0 to 0.5) must be in range"
+        )
     if len(dataset) < 20:
         raise JudgeError(f"{dataset.spec}: {len(dataset)} images are too few to train and test a judge (20 at least)")
     started = time.perf_counter()
@@ -379,8 +382,11 @@ def train_judge(
     total = epochs * steps_per_epoch
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     # One-cycle needs a step or two to warm up in; a run of a handful of steps keeps its LR flat.
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=max(0.2, 2 / total)) \
-        if total >= 4 else None
+    sched = (
+        torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total, pct_start=max(0.2, 2 / total))
+        if total >= 4
+        else None
+    )
     images, labels = dataset.images, dataset.labels
     shift = max(1, dataset.image_size // 16)
     rng = torch.Generator().manual_seed(seed + 1)
@@ -396,8 +402,10 @@ def train_judge(
             x = _degrade(torch.roll(x, shifts=(dy, dx), dims=(2, 3)), rng)
             loss = space.aux_loss(net(x), labels[idx].to(device))
             if not torch.isfinite(loss):
-                raise JudgeError(f"{dataset.spec}: judge training diverged at step {step} (loss {float(loss)}); "
-                                 "try a lower learning rate")
+                raise JudgeError(
+                    f"{dataset.spec}: judge training diverged at step {step} (loss {float(loss)}); "
+                    "try a lower learning rate"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -406,8 +414,9 @@ def train_judge(
             step += 1
             if progress is not None and (step % 10 == 0 or step == total):
                 progress(f"training the judge: epoch {epoch + 1}/{epochs}, loss {loss.item():.3f}", step / total)
-    judge = Judge(net=net.eval(), space=space, image_size=dataset.image_size, channels=dataset.channels,
-                  dataset=dataset.spec)
+    judge = Judge(
+        net=net.eval(), space=space, image_size=dataset.image_size, channels=dataset.channels, dataset=dataset.spec
+    )
     test_images = images[test_idx].float().div(127.5).sub(1.0)
     judge.heldout = score_predictions(space, judge.logits(test_images), labels[test_idx])
     judge.heldout_n = len(test_idx)
@@ -452,8 +461,10 @@ def load_judge(path: str | Path, device: str | torch.device = "cpu") -> Judge:
         # torch.save always writes a zip archive; anything else is not a judge (and not worth unpickling).
         raise JudgeError(f"{path}: damaged or not a PyTorch file (not a zip archive)") from None
     if scripted:
-        raise JudgeError(f"{path}: a TorchScript classifier, not a studio judge; load it as your own classifier "
-                         "with its input size and normalisation (--judge-torchscript)")
+        raise JudgeError(
+            f"{path}: a TorchScript classifier, not a studio judge; load it as your own classifier "
+            "with its input size and normalisation (--judge-torchscript)"
+        )
     state = load_weights_only(path, JudgeError, "PyTorch file")
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise JudgeError(f"{path}: not a GAN Studio judge")
@@ -471,9 +482,17 @@ def load_judge(path: str | Path, device: str | torch.device = "cpu") -> Judge:
         raise JudgeError(f"{path}: damaged judge ({str(exc).splitlines()[0][:160]})") from None
     heldout = dict(state.get("heldout", {}))
     heldout_n = int(state.get("heldout_n", heldout.pop("n", 0)))  # version 1 kept the count among the scores
-    return Judge(net=net.to(device).eval(), space=space, image_size=image_size, channels=channels,
-                 dataset=str(state.get("dataset", "")), heldout=heldout, heldout_n=heldout_n,
-                 train_seconds=float(state.get("train_seconds", 0.0)), path=str(path))
+    return Judge(
+        net=net.to(device).eval(),
+        space=space,
+        image_size=image_size,
+        channels=channels,
+        dataset=str(state.get("dataset", "")),
+        heldout=heldout,
+        heldout_n=heldout_n,
+        train_seconds=float(state.get("train_seconds", 0.0)),
+        path=str(path),
+    )
 
 
 def default_judge_path(spec: str, image_size: int, channels: int) -> Path:

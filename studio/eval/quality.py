@@ -21,9 +21,9 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
@@ -34,8 +34,17 @@ from studio.errors import StudioError
 from studio.eval.conditional import draw_conditions, generate_batches
 from studio.eval.judge import Judge, Progress, check_stop
 
-__all__ = ["QUALITY_METRICS", "INCEPTION_WEIGHTS", "FeatureSpace", "judge_features", "inception_features",
-           "QualityResult", "image_quality", "quality_from_features", "real_features"]
+__all__ = [
+    "QUALITY_METRICS",
+    "INCEPTION_WEIGHTS",
+    "FeatureSpace",
+    "judge_features",
+    "inception_features",
+    "QualityResult",
+    "image_quality",
+    "quality_from_features",
+    "real_features",
+]
 
 QUALITY_METRICS = ("fid", "kid", "is")
 INCEPTION_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
@@ -67,8 +76,9 @@ class _InceptionModule(nn.Module):
         super().__init__()
         from torchmetrics.image.fid import NoTrainInceptionV3
 
-        self.net = NoTrainInceptionV3(name="inception-v3-compat", features_list=[feature],
-                                      feature_extractor_weights_path=weights)
+        self.net = NoTrainInceptionV3(
+            name="inception-v3-compat", features_list=[feature], feature_extractor_weights_path=weights
+        )
         self.num_features = 2048 if feature == "2048" else 1008
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -90,17 +100,22 @@ class FeatureSpace:
 
 
 def judge_features(judge: Judge) -> FeatureSpace:
-    """The judge's penultimate layer as a feature space; IS from its softmax on categorical sets only."""
+    """The judge's penultimate layer as a feature space; IS from its softmax where each image shows one class."""
     if not judge.has_features:
         raise StudioError(f"{judge.name}: this judge gives no features; use the Inception features")
-    logits = _JudgeLogitModule(judge) if judge.space.kind == "categorical" else None
-    return FeatureSpace(f"judge:{judge.name}#{judge.id}", _JudgeFeatureModule(judge), logits,
-                        f"only models of {judge.dataset} scored in this judge's features (not across datasets)",
-                        f"judge-{judge.id}")
+    logits = _JudgeLogitModule(judge) if judge.space.one_class_per_image else None
+    return FeatureSpace(
+        f"judge:{judge.name}#{judge.id}",
+        _JudgeFeatureModule(judge),
+        logits,
+        f"only models of {judge.dataset} scored in this judge's features (not across datasets)",
+        f"judge-{judge.id}",
+    )
 
 
-def inception_features(weights: str | Path | None = None, device: str | torch.device = "cpu",
-                       with_logits: bool = True) -> FeatureSpace:
+def inception_features(
+    weights: str | Path | None = None, device: str | torch.device = "cpu", with_logits: bool = True
+) -> FeatureSpace:
     """The standard Inception network; a clear StudioError when its weights cannot be had.
 
     ``with_logits`` also loads the 1008-way head IS needs (a second copy of the network).
@@ -131,14 +146,20 @@ def _inception_space(source: str | None, weights, device, with_logits: bool) -> 
         logits = _InceptionModule("logits_unbiased", source).to(device) if with_logits else None
     except ModuleNotFoundError as exc:
         raise StudioError(f"the Inception features need torch-fidelity ({exc})") from None
-    except Exception as exc:  # torch-fidelity raises URLError, HTTPError, RuntimeError... when offline
+    except Exception as exc:  # noqa: BLE001 - torch-fidelity raises URLError, HTTPError, RuntimeError... when offline
         where = f"from {weights}" if weights else "(they are downloaded once, and the network is unreachable)"
+        reason = str(exc).splitlines()[0][:160]
         raise StudioError(
-            f"cannot load the Inception weights {where}: {str(exc).splitlines()[0][:160]}. "
-            f"Pass the file {INCEPTION_WEIGHTS} with --inception-weights, or use --features judge"
+            f"cannot load the Inception weights {where}: {reason}. "
+            f"Pass the file {INCEPTION_WEIGHTS} with --inception-weights, or use --features judge",
+            code="inception.unavailable",
+            where=where,
+            reason=reason,
+            expected=INCEPTION_WEIGHTS,
         ) from None
-    return FeatureSpace("inception", pool, logits, "FID/KID figures of other work (Inception-v3 pool3)",
-                        "inception-2048")
+    return FeatureSpace(
+        "inception", pool, logits, "FID/KID figures of other work (Inception-v3 pool3)", "inception-2048"
+    )
 
 
 @dataclass
@@ -161,10 +182,16 @@ class _Passthrough(nn.Module):
         return x
 
 
-def quality_from_features(real: torch.Tensor | None, fake: torch.Tensor | None,
-                          metrics: tuple[str, ...] = ("fid", "kid"), fake_logits: torch.Tensor | None = None,
-                          kid_subsets: int = 50, kid_subset_size: int = 1000, is_splits: int = 10,
-                          seed: int = 0) -> dict[str, float]:
+def quality_from_features(
+    real: torch.Tensor | None,
+    fake: torch.Tensor | None,
+    metrics: tuple[str, ...] = ("fid", "kid"),
+    fake_logits: torch.Tensor | None = None,
+    kid_subsets: int = 50,
+    kid_subset_size: int = 1000,
+    is_splits: int = 10,
+    seed: int = 0,
+) -> dict[str, float]:
     """FID/KID between two feature sets and IS of ``fake_logits``, each computed by torchmetrics.
 
     KID draws ``kid_subsets`` subsets of ``kid_subset_size`` (at most half the
@@ -192,8 +219,7 @@ def quality_from_features(real: torch.Tensor | None, fake: torch.Tensor | None,
             out["fid"] = float(fid.compute())
         if "kid" in metrics:
             subset = max(2, min(kid_subset_size, min(len(fake), len(real)) // 2))
-            kid = KernelInceptionDistance(feature=_Passthrough(real.shape[1]), subsets=kid_subsets,
-                                          subset_size=subset)
+            kid = KernelInceptionDistance(feature=_Passthrough(real.shape[1]), subsets=kid_subsets, subset_size=subset)
             kid.update(real, real=True)
             kid.update(fake, real=False)
             with torch.random.fork_rng(devices=[]):
@@ -219,8 +245,14 @@ def _stats_path(dataset_key: str, space: FeatureSpace, n_real: int) -> Path:
     return cache_dir() / "stats" / f"{space.key}-{key}.pt"
 
 
-def real_features(dataset, space: FeatureSpace, n_real: int = 5000, batch_size: int = 250,
-                  progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
+def real_features(
+    dataset,
+    space: FeatureSpace,
+    n_real: int = 5000,
+    batch_size: int = 250,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> torch.Tensor:
     """Features of ``n_real`` real images (a fixed random subset), from the cache when computed before.
 
     The cache is keyed by the images' own bytes as well as the dataset spec, so
@@ -236,7 +268,7 @@ def real_features(dataset, space: FeatureSpace, n_real: int = 5000, batch_size: 
             cached = torch.load(path, map_location="cpu", weights_only=True)
             if cached.get("dataset") == key and cached["features"].shape[0] == n_real:
                 return cached["features"]
-        except Exception:  # a damaged cache file is recomputed and replaced, never trusted
+        except Exception:  # noqa: BLE001 - a damaged cache file is recomputed and replaced, never trusted
             pass
     feats = []
     for i in range(0, len(idx), batch_size):
@@ -270,18 +302,22 @@ def image_quality(
     if unknown:
         raise StudioError(f"unknown image-quality metric {', '.join(sorted(unknown))}; use fid, kid or is")
     if "is" in metrics and features.logits is None:
-        raise StudioError(f"IS needs class logits, which the {features.name} features do not give "
-                          "for this condition space (IS is for categorical sets, or use the Inception features)")
+        raise StudioError(
+            f"IS needs class logits, which the {features.name} features do not give "
+            "for this condition space (IS is for categorical sets, or use the Inception features)"
+        )
     distances = bool({"fid", "kid"} & set(metrics))
     real = real_features(dataset, features, n_real, batch_size, progress, should_stop) if distances else None
     labels = draw_conditions(space_of_g, n, dataset, seed)
     fake, is_logits = [], []
-    for _, images in generate_batches(generator, space_of_g, nz, labels, batch_size, seed + 11, progress,
-                                      should_stop, "generated-image features"):
+    for _, images in generate_batches(
+        generator, space_of_g, nz, labels, batch_size, seed + 11, progress, should_stop, "generated-image features"
+    ):
         if distances:
             fake.append(features.features(images).float().cpu())
         if "is" in metrics:
             is_logits.append(features.logits(images).float().cpu())
-    out = quality_from_features(real, torch.cat(fake) if fake else None, tuple(metrics),
-                                torch.cat(is_logits) if is_logits else None, seed=seed)
+    out = quality_from_features(
+        real, torch.cat(fake) if fake else None, tuple(metrics), torch.cat(is_logits) if is_logits else None, seed=seed
+    )
     return QualityResult(out, features.name, features.comparable, n, len(real) if real is not None else 0)

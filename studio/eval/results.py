@@ -26,8 +26,21 @@ from studio.errors import StudioError
 
 __all__ = ["COLUMNS", "results_path", "load_results", "append_results", "make_row"]
 
-COLUMNS = ("time", "generator", "checkpoint", "which", "epoch", "metric", "value", "feature_space",
-           "comparable", "n", "judge", "judge_id", "conditions")
+COLUMNS = (
+    "time",
+    "generator",
+    "checkpoint",
+    "which",
+    "epoch",
+    "metric",
+    "value",
+    "feature_space",
+    "comparable",
+    "n",
+    "judge",
+    "judge_id",
+    "conditions",
+)
 
 
 def results_path(run_path: str | Path) -> Path:
@@ -48,14 +61,37 @@ def load_results(run_path: str | Path) -> list[dict]:
     return rows
 
 
-def make_row(generator: str, checkpoint: str, which: str, epoch: int | None, metric: str, value: float,
-             n: int, feature_space: str = "", comparable: str = "", judge: str = "", judge_id: str = "",
-             conditions: str = "", when: float | None = None) -> dict:
+def make_row(
+    generator: str,
+    checkpoint: str,
+    which: str,
+    epoch: int | None,
+    metric: str,
+    value: float,
+    n: int,
+    feature_space: str = "",
+    comparable: str = "",
+    judge: str = "",
+    judge_id: str = "",
+    conditions: str = "",
+    when: float | None = None,
+) -> dict:
     """One result: ``which`` is 'g', 'ema', 'average' or 'real' (the judge on real images)."""
-    return {"time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)), "generator": generator,
-            "checkpoint": checkpoint, "which": which, "epoch": epoch, "metric": metric, "value": float(value),
-            "feature_space": feature_space, "comparable": comparable, "n": int(n), "judge": judge,
-            "judge_id": judge_id, "conditions": conditions}
+    return {
+        "time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)),
+        "generator": generator,
+        "checkpoint": checkpoint,
+        "which": which,
+        "epoch": epoch,
+        "metric": metric,
+        "value": float(value),
+        "feature_space": feature_space,
+        "comparable": comparable,
+        "n": int(n),
+        "judge": judge,
+        "judge_id": judge_id,
+        "conditions": conditions,
+    }
 
 
 def append_results(run_path: str | Path, rows: list[dict]) -> Path:
@@ -67,8 +103,9 @@ def append_results(run_path: str | Path, rows: list[dict]) -> Path:
     try:
         lock.acquire(timeout=30)
     except Timeout:
-        raise StudioError(f"{path}: another evaluation has been writing this run's results for 30 s; "
-                          "try again") from None
+        raise StudioError(
+            f"{path}: another evaluation has been writing this run's results for 30 s; try again"
+        ) from None
     try:
         # Strict JSON: a figure that came out NaN or infinite (a KID of too few images) is stored as null.
         rows = jsonio.finite_or_none(load_results(run_path) + list(rows))

@@ -45,8 +45,15 @@ def make_run(tmp_path, space_name="multi-attribute", epochs=4, ema=False, name="
     run = RunDirectory.create(tmp_path / "runs", config, run_id=name)
     for epoch in range(1, epochs + 1):
         g = _generator(config, space, seed=epoch)
-        state = {"epoch": epoch, "step": 10 * epoch, "config": config.to_dict(), "space": space.to_dict(),
-                 "g": g.state_dict(), "d": {}, "ema": None}
+        state = {
+            "epoch": epoch,
+            "step": 10 * epoch,
+            "config": config.to_dict(),
+            "space": space.to_dict(),
+            "g": g.state_dict(),
+            "d": {},
+            "ema": None,
+        }
         if ema:
             state["ema"] = {"module." + k: v + 1.0 if v.is_floating_point() else v for k, v in g.state_dict().items()}
             state["ema"]["n_averaged"] = torch.tensor(epoch * 10)
@@ -126,9 +133,14 @@ def test_refuses_different_architectures_and_spaces_naming_the_files(tmp_path):
 
 def test_selection_by_last_range_and_files(tmp_path):
     run, _, _ = make_run(tmp_path, epochs=5)
-    assert [p.name for p in select_checkpoints(run, epochs=parse_epoch_range("2-3"))] == ["epoch_0002.pt", "epoch_0003.pt"]
+    assert [p.name for p in select_checkpoints(run, epochs=parse_epoch_range("2-3"))] == [
+        "epoch_0002.pt",
+        "epoch_0003.pt",
+    ]
     assert [p.name for p in select_checkpoints(run, files=["epoch_0001.pt", "epoch_0005.pt"])] == [
-        "epoch_0001.pt", "epoch_0005.pt"]
+        "epoch_0001.pt",
+        "epoch_0005.pt",
+    ]
     with pytest.raises(CheckpointError, match="only 5"):
         select_checkpoints(run, last=10)
     with pytest.raises(CheckpointError, match="no checkpoints for epochs 8-9"):
@@ -143,8 +155,7 @@ def test_selection_by_last_range_and_files(tmp_path):
 
 def test_listing_shows_epochs_times_and_logged_figures(tmp_path):
     run, _, _ = make_run(tmp_path, epochs=3)
-    (run.checkpoints_dir / "epoch_0004_step_000003.pt").write_bytes(
-        run.checkpoint_path(3).read_bytes())
+    (run.checkpoints_dir / "epoch_0004_step_000003.pt").write_bytes(run.checkpoint_path(3).read_bytes())
     entries = list_checkpoints(run)
     assert [(e.epoch, e.step_in_epoch) for e in entries] == [(1, 0), (2, 0), (3, 0), (4, 3)]
     assert entries[1].metrics["d_loss"] == pytest.approx(2.5) and entries[-1].metrics == {}
@@ -180,19 +191,23 @@ def test_saved_average_loads_but_is_not_a_training_checkpoint(tmp_path):
     refs = run_generators(run)
     assert [r.kind for r in refs] == ["checkpoint"] * 4 + ["ema", "average"]
     assert refs[-1].label == "average of epochs 3-4" and refs[-2] == GeneratorRef(
-        run.checkpoint_path(4), "ema", "EMA at epoch 4", "ema", 4)
+        run.checkpoint_path(4), "ema", "EMA at epoch 4", "ema", 4
+    )
     assert [r.kind for r in comparison_refs(run)] == ["checkpoint", "average", "ema"]
     ema_g, _, _ = load_generator(refs[-2])
-    torch.testing.assert_close(ema_g.state_dict()["main.2.weight"], load_checkpoint(run.checkpoint_path(4))["g"]
-                               ["main.2.weight"] + 1.0)
+    torch.testing.assert_close(
+        ema_g.state_dict()["main.2.weight"], load_checkpoint(run.checkpoint_path(4))["g"]["main.2.weight"] + 1.0
+    )
 
 
 def test_average_of_ema_generators(tmp_path):
     run, _, _ = make_run(tmp_path, epochs=2, ema=True)
     result = average_checkpoints(select_checkpoints(run, last=2), which="ema", bn_reestimate=False)
     states = [torch.load(run.checkpoint_path(e), weights_only=True)["g"] for e in (1, 2)]
-    torch.testing.assert_close(result.generator.state_dict()["main.2.weight"],
-                               (states[0]["main.2.weight"] + states[1]["main.2.weight"]) / 2 + 1.0)
+    torch.testing.assert_close(
+        result.generator.state_dict()["main.2.weight"],
+        (states[0]["main.2.weight"] + states[1]["main.2.weight"]) / 2 + 1.0,
+    )
     plain, _, _ = make_run(tmp_path, epochs=2, name="plain")
     with pytest.raises(CheckpointError, match="no EMA"):
         average_checkpoints(select_checkpoints(plain, last=2), which="ema")
@@ -201,8 +216,12 @@ def test_average_of_ema_generators(tmp_path):
 def test_progress_and_stop_callbacks(tmp_path):
     run, _, _ = make_run(tmp_path, epochs=2)
     seen = []
-    average_checkpoints(select_checkpoints(run, last=2), bn_batches=1, bn_batch_size=4,
-                        progress=lambda message, fraction: seen.append(fraction))
+    average_checkpoints(
+        select_checkpoints(run, last=2),
+        bn_batches=1,
+        bn_batch_size=4,
+        progress=lambda message, fraction: seen.append(fraction),
+    )
     assert seen[-1] == 1.0 and seen == sorted(seen)
     with pytest.raises(StudioError, match="stopped"):
         average_checkpoints(select_checkpoints(run, last=2), should_stop=lambda: True)

@@ -32,7 +32,7 @@ def test_a_checkpoint_with_code_is_refused(tmp_path):
         (b"garbage" * 10, "damaged"),
         (pickle.dumps({"a": 1}), "damaged|refused"),
         (b"hello\n", "not a zip archive"),  # torch's legacy reader raised KeyError on this one
-        (bytes([0x80, 0x02, 0x8a]), "not a zip archive"),
+        (bytes([0x80, 0x02, 0x8A]), "not a zip archive"),
     ],
 )
 def test_damaged_files_are_named(tmp_path, content, message):

@@ -55,8 +55,9 @@ def test_presets_cover_the_recipes_and_are_valid():
     }
 
 
-@pytest.mark.parametrize("real, builtin", [("cgan-anime-hair-eyes", "cgan-hair-eyes"),
-                                           ("acgan-anime-hair-eyes", "acgan-hair-eyes")])
+@pytest.mark.parametrize(
+    "real, builtin", [("cgan-anime-hair-eyes", "cgan-hair-eyes"), ("acgan-anime-hair-eyes", "acgan-hair-eyes")]
+)
 def test_anime_presets_are_the_hair_eyes_models_on_the_anime_table(real, builtin):
     # The figures measured on the built-in faces carry over only while the models stay the same.
     on_real, on_builtin = load_preset(real).config.to_dict(), load_preset(builtin).config.to_dict()
@@ -83,8 +84,9 @@ def test_unknown_preset_lists_the_choices():
         load_preset("nope")
 
 
-@pytest.mark.parametrize("preset", [p for p in list_presets() if p.config.dataset.startswith("builtin:")],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "preset", [p for p in list_presets() if p.config.dataset.startswith("builtin:")], ids=lambda p: p.name
+)
 def test_builtin_presets_build_for_their_condition_space(preset):
     cfg = preset.config
     space = builtin_space(cfg.dataset.split(":", 1)[1]) if cfg.conditional else NoCondition()

@@ -69,8 +69,10 @@ def assert_captions_match(space, layout, mosaic):
     got = decoded_conditions(mosaic, layout, space.dim)
     for r in range(layout.rows):
         for c in range(layout.cols):
-            parts = [layout.row_captions[r] if layout.row_captions else "",
-                     layout.col_captions[c] if layout.col_captions else ""]
+            parts = [
+                layout.row_captions[r] if layout.row_captions else "",
+                layout.col_captions[c] if layout.col_captions else "",
+            ]
             expected = space.encode(space.parse(", ".join(p for p in parts if p))[None])[0]
             torch.testing.assert_close(got[r, c], expected, msg=f"cell ({r}, {c})")
 
@@ -134,8 +136,14 @@ def test_explorer_draws_the_same_grid_as_the_sample_command():
     z = grid_noise(grid, config.nz, seed=4)
     with torch.no_grad():
         expected = to_uint8_grid(generate_grid(g, space, grid, z), grid.cols)
-    explorer = Explorer(g, space, config.nz, layout_from_request(space, rows="eyes", cols="hair"),
-                        NoiseSettings(seed=4), precision="float32")
+    explorer = Explorer(
+        g,
+        space,
+        config.nz,
+        layout_from_request(space, rows="eyes", cols="hair"),
+        NoiseSettings(seed=4),
+        precision="float32",
+    )
     assert torch.equal(explorer.z(), z)
     got = explorer.render().mosaic
     assert got.shape == expected.shape

@@ -22,8 +22,13 @@ from studio.errors import StudioError
 def checkpoint(request, tmp_path):
     name = request.param.removesuffix("-cbn")
     space = SPACES[name]
-    config = tiny_config(family="dcgan" if name == "none" else "acgan", ngf=8, g_input="linear", g_embed=6,
-                         g_conditioning="cbn" if request.param.endswith("-cbn") else "concat")
+    config = tiny_config(
+        family="dcgan" if name == "none" else "acgan",
+        ngf=8,
+        g_input="linear",
+        g_embed=6,
+        g_conditioning="cbn" if request.param.endswith("-cbn") else "concat",
+    )
     torch.manual_seed(3)
     g, _ = build_models(config, space)
     with torch.no_grad():
@@ -31,8 +36,10 @@ def checkpoint(request, tmp_path):
             bn.running_mean.normal_(0, 0.5)
             bn.running_var.uniform_(0.5, 2.0)
     path = tmp_path / "epoch_0001.pt"
-    save_checkpoint(path, {"epoch": 1, "step": 4, "config": config.to_dict(), "space": space.to_dict(),
-                           "g": g.state_dict(), "ema": None})
+    save_checkpoint(
+        path,
+        {"epoch": 1, "step": 4, "config": config.to_dict(), "space": space.to_dict(), "g": g.state_dict(), "ema": None},
+    )
     return path
 
 
@@ -89,13 +96,17 @@ def test_sidecar_documents_the_condition_encoding(tmp_path):
     config = tiny_config(family="acgan", ngf=8)
     g, _ = build_models(config, space)
     path = tmp_path / "c.pt"
-    save_checkpoint(path, {"epoch": 2, "step": 8, "config": config.to_dict(), "space": space.to_dict(),
-                           "g": g.state_dict(), "ema": None})
+    save_checkpoint(
+        path,
+        {"epoch": 2, "step": 8, "config": config.to_dict(), "space": space.to_dict(), "g": g.state_dict(), "ema": None},
+    )
     info = json.loads(export_generator(path, tmp_path / "s.pt", "state_dict").sidecar.read_text())
     encoding = info["inputs"]["condition"]["encoding"]
     assert info["inputs"]["condition"]["shape"] == ["N", 5]
     assert [(a["attribute"], a["offset"], a["values"]) for a in encoding["attributes"]] == [
-        ("hair", 0, ["red", "blue", "green"]), ("eyes", 3, ["black", "brown"])]
+        ("hair", 0, ["red", "blue", "green"]),
+        ("eyes", 3, ["black", "brown"]),
+    ]
     for example in info["condition_examples"]:
         expected = space.encode(space.parse(example["condition"])[None])[0].tolist()
         assert example["encoding"] == expected

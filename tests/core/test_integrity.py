@@ -43,8 +43,11 @@ def test_flipped_bytes_in_g_are_found_by_every_loader(checkpoint):
     state = torch.load(checkpoint, weights_only=True)
     name, tensor = max(state["g"].items(), key=lambda kv: kv[1].numel())
     flip_bytes_of(checkpoint, tensor)
-    for load in (lambda: load_checkpoint(checkpoint), lambda: load_checkpoint(checkpoint, mmap=True),
-                 lambda: generator_from_checkpoint(checkpoint)):
+    for load in (
+        lambda: load_checkpoint(checkpoint),
+        lambda: load_checkpoint(checkpoint, mmap=True),
+        lambda: generator_from_checkpoint(checkpoint),
+    ):
         with pytest.raises(CheckpointError, match=f"tensor g/{name} does not match its checksum") as info:
             load()
         assert str(checkpoint) in str(info.value)

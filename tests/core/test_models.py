@@ -28,7 +28,11 @@ def test_builds_and_takes_a_step(tmp_path, space_name, family, loss, size):
     cfg = tiny_config(family=family, loss=loss, image_size=size, d_batchnorm=loss != "wgan-gp", epochs=1)
     events = []
     trainer = Trainer(
-        cfg, random_dataset(space, n=16, size=size), RunDirectory(tmp_path), events.append, max_steps=1,
+        cfg,
+        random_dataset(space, n=16, size=size),
+        RunDirectory(tmp_path),
+        events.append,
+        max_steps=1,
         write_files=False,
     )
     before = [p.detach().clone() for p in trainer_models(trainer)]

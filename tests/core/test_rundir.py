@@ -56,8 +56,11 @@ def test_the_lock_of_a_killed_process_is_taken_over(run):
 
 
 def test_taking_the_lock_removes_temporary_files_of_a_killed_writer(run):
-    stale = [run.checkpoints_dir / ".epoch_0055.pt.x1y2.tmp", run.samples_dir / ".epoch_0003.png.abc.tmp",
-             run.path / ".metrics.jsonl.q.tmp"]
+    stale = [
+        run.checkpoints_dir / ".epoch_0055.pt.x1y2.tmp",
+        run.samples_dir / ".epoch_0003.png.abc.tmp",
+        run.path / ".metrics.jsonl.q.tmp",
+    ]
     kept = [run.checkpoints_dir / ".average_epochs_0001-0002.pt.zz.tmp", run.checkpoints_dir / "notes.tmp"]
     for p in stale + kept:
         p.write_bytes(b"x" * 100)
@@ -69,17 +72,25 @@ def test_taking_the_lock_removes_temporary_files_of_a_killed_writer(run):
 def test_damaged_metrics_lines_are_skipped_with_a_warning_naming_file_and_line(run):
     good = json.dumps({"kind": "epoch", "epoch": 1, "step": 4})
     run.metrics_path.write_bytes(
-        (good + "\n").encode() + b"\xff\xfe bad\n" + b"[1, 2]\n" + ("[" * 100_000).encode() + b"\n"
-        + (good + "\n").encode() + b'{"kind": "step", "st'  # a torn last line: a crash mid-append
+        (good + "\n").encode()
+        + b"\xff\xfe bad\n"
+        + b"[1, 2]\n"
+        + ("[" * 100_000).encode()
+        + b"\n"
+        + (good + "\n").encode()
+        + b'{"kind": "step", "st'  # a torn last line: a crash mid-append
     )
     with pytest.warns(StudioWarning) as caught:
         rows = run.read_metrics()
     assert len(rows) == 2
     messages = [str(w.message) for w in caught]
-    assert messages == [f"{run.metrics_path}: line 2 skipped (not UTF-8 text)",
-                        f"{run.metrics_path}: line 3 skipped (not an object but a JSON list)",
-                        f"{run.metrics_path}: line 4 skipped (not valid JSON)"]
-    run.truncate_metrics(4)  # a resume rewrites the log from what could be read
+    assert messages == [
+        f"{run.metrics_path}: line 2 skipped (not UTF-8 text)",
+        f"{run.metrics_path}: line 3 skipped (not an object but a JSON list)",
+        f"{run.metrics_path}: line 4 skipped (not valid JSON)",
+    ]
+    with pytest.warns(StudioWarning):
+        run.truncate_metrics(4)  # a resume rewrites the log from what could be read
     assert len(run.read_metrics()) == 2
 
 

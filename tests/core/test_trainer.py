@@ -25,8 +25,10 @@ def train(tmp_path, cfg, dataset=None, resume_from=None, run=None, max_steps=Non
 
 
 def weights(trainer):
-    return {**{f"g.{k}": v for k, v in trainer.g.state_dict().items()},
-            **{f"d.{k}": v for k, v in trainer.d.state_dict().items()}}
+    return {
+        **{f"g.{k}": v for k, v in trainer.g.state_dict().items()},
+        **{f"d.{k}": v for k, v in trainer.d.state_dict().items()},
+    }
 
 
 def assert_same_weights(a, b):
@@ -175,7 +177,9 @@ def test_too_small_dataset_is_refused_with_a_reason(tmp_path):
 def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
     cfg = tiny_config(family="acgan", epochs=1)
     _, run, _, _ = train(tmp_path, cfg)
-    _, _, events, result = train(tmp_path, cfg.replace(ngf=8, epochs=2), name="other", resume_from=run.checkpoint_path(1))
+    _, _, events, result = train(
+        tmp_path, cfg.replace(ngf=8, epochs=2), name="other", resume_from=run.checkpoint_path(1)
+    )
     assert result.reason == "error"
     assert "epoch_0001.pt" in result.message and "ngf" in result.message
 
@@ -242,8 +246,11 @@ def test_mode_seeking_draws_fakes_in_pairs_that_share_a_condition(tmp_path, monk
     conds, terms = [], []
     forward = trainer.g.forward
     monkeypatch.setattr(trainer.g, "forward", lambda z, cond: conds.append(cond) or forward(z, cond))
-    monkeypatch.setattr(trainer_module, "mode_seeking_loss",
-                        lambda fake, z: terms.append(fake.shape) or losses.mode_seeking_loss(fake, z))
+    monkeypatch.setattr(
+        trainer_module,
+        "mode_seeking_loss",
+        lambda fake, z: terms.append(fake.shape) or losses.mode_seeking_loss(fake, z),
+    )
     monkeypatch.setattr(trainer, "_setup", lambda: None)
     assert trainer.run().reason == "stopped"
     # Two iterations: one fake batch for D and G, one fresh batch for the second G step.
@@ -253,8 +260,10 @@ def test_mode_seeking_draws_fakes_in_pairs_that_share_a_condition(tmp_path, monk
     # Off, the fakes take the real batch's conditions as they come.
     labels = trainer.labels[:8]
     assert trainer._fake_labels(labels) is not labels
-    assert Trainer(cfg.replace(mode_seeking=0.0), random_dataset(SPACE), RunDirectory(tmp_path))._fake_labels(
-        labels) is labels
+    assert (
+        Trainer(cfg.replace(mode_seeking=0.0), random_dataset(SPACE), RunDirectory(tmp_path))._fake_labels(labels)
+        is labels
+    )
 
 
 @pytest.mark.parametrize("checkpoint_every", [1, 3])
@@ -276,8 +285,11 @@ def test_non_finite_loss_at_the_first_step_does_not_claim_a_checkpoint(tmp_path,
     def nan_d(real, fake, *_):
         return (real.float().mean() + fake.float().mean()) * float("nan")
 
-    monkeypatch.setattr(trainer_module, "adversarial_loss",
-                        lambda name: AdversarialLoss("broken", nan_d, lambda fake: -fake.float().mean()))
+    monkeypatch.setattr(
+        trainer_module,
+        "adversarial_loss",
+        lambda name: AdversarialLoss("broken", nan_d, lambda fake: -fake.float().mean()),
+    )
     _, run, events, _ = train(tmp_path, tiny_config(family="dcgan", epochs=2))
     message = next(e for e in events if isinstance(e, RunError)).message
     assert "no checkpoint had been written" in message and "was kept" not in message

@@ -89,10 +89,31 @@ def test_zero_images(generate):
 
 def test_colour_tables():
     assert [name for name, _ in HAIR_COLOURS] == [
-        "orange", "white", "aqua", "gray", "green", "red",
-        "purple", "pink", "blue", "black", "brown", "blonde"]
+        "orange",
+        "white",
+        "aqua",
+        "gray",
+        "green",
+        "red",
+        "purple",
+        "pink",
+        "blue",
+        "black",
+        "brown",
+        "blonde",
+    ]
     assert [name for name, _ in EYE_COLOURS] == [
-        "black", "orange", "pink", "yellow", "aqua", "purple", "green", "brown", "red", "blue"]
+        "black",
+        "orange",
+        "pink",
+        "yellow",
+        "aqua",
+        "purple",
+        "green",
+        "brown",
+        "red",
+        "blue",
+    ]
     for table in (HAIR_COLOURS, EYE_COLOURS):
         rgb = np.array([c for _, c in table], np.float32)
         gaps = np.linalg.norm(rgb[:, None] - rgb[None], axis=-1) + np.eye(len(rgb)) * 1e3
@@ -125,7 +146,7 @@ def test_face_colours_are_the_named_colours(faces):
 def test_faces_show_their_hair_and_eye_colour(faces):
     images, _, colours = faces
     for k in range(len(images)):
-        one = images[k:k + 1]
+        one = images[k : k + 1]
         hair = _near(one, colours[k, :3] * 255, 35)[0]  # allows the shaded back hair
         eye = _near(one, colours[k, 3:] * 255, 25)[0]
         assert hair >= 200, f"face {k}: only {hair} hair-coloured pixels"
@@ -203,8 +224,7 @@ def test_digits_shapes_and_balance():
 def test_digits_stand_out_from_background():
     images, _ = generate_digits(40, seed=8, workers=1)
     luma = images.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    spread = np.percentile(luma.reshape(40, -1), 99, axis=1) - np.percentile(
-        luma.reshape(40, -1), 1, axis=1)
+    spread = np.percentile(luma.reshape(40, -1), 99, axis=1) - np.percentile(luma.reshape(40, -1), 1, axis=1)
     assert spread.min() > 60
 
 

@@ -47,8 +47,7 @@ def test_grey_output_and_progress(dataset):
     calls = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        data = read_image_folder(dataset, size=8, channels=1,
-                                 progress=lambda done, total: calls.append((done, total)))
+        data = read_image_folder(dataset, size=8, channels=1, progress=lambda done, total: calls.append((done, total)))
     assert data.images.shape == (4, 8, 8, 1)
     assert calls and calls[-1] == (5, 5)
 

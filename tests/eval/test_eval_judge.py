@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers import random_dataset
 
 from studio.core.conditions import Categorical, MultiLabel
 from studio.errors import StudioError
@@ -16,7 +17,6 @@ from studio.eval.judge import (
     save_judge,
     train_judge,
 )
-from helpers import random_dataset
 
 
 def test_judge_reaches_098_on_held_out_digits_and_round_trips(digits_judge, tmp_path):
@@ -50,9 +50,15 @@ def test_a_judge_file_that_would_run_code_is_refused(tmp_path):
 
 def test_a_version_1_judge_still_loads_with_its_average_pooling(tmp_path):
     net = JudgeNet(3, 2, width=4, pool="avg")
-    state = {"format": "gan-studio/judge", "version": 1,
-             "arch": {k: v for k, v in net.arch.items() if k != "pool"},
-             "state": net.state_dict(), "space": Categorical(["a", "b"]).to_dict(), "image_size": 16, "channels": 3}
+    state = {
+        "format": "gan-studio/judge",
+        "version": 1,
+        "arch": {k: v for k, v in net.arch.items() if k != "pool"},
+        "state": net.state_dict(),
+        "space": Categorical(["a", "b"]).to_dict(),
+        "image_size": 16,
+        "channels": 3,
+    }
     torch.save(state, tmp_path / "old.pt")
     judge = load_judge(tmp_path / "old.pt")
     assert judge.net.arch["pool"] == "avg"
@@ -76,8 +82,13 @@ def test_cancelled_training_raises_and_writes_nothing(tmp_path):
 
 def test_progress_reports_fractions_up_to_one():
     seen = []
-    train_judge(random_dataset(MultiLabel(list("abcdef"), 1, 3), n=40, size=16), epochs=2, width=4, batch_size=2,
-                progress=lambda text, fraction: seen.append((text, fraction)))
+    train_judge(
+        random_dataset(MultiLabel(list("abcdef"), 1, 3), n=40, size=16),
+        epochs=2,
+        width=4,
+        batch_size=2,
+        progress=lambda text, fraction: seen.append((text, fraction)),
+    )
     assert seen[-1][1] == pytest.approx(1.0) and all(0 < f <= 1 for _, f in seen)
     assert seen[0][0].startswith("training the judge: epoch 1/2")
 
@@ -125,6 +136,10 @@ def test_small_sets_get_more_epochs_so_every_judge_trains_about_as_long():
     assert default_epochs(7200) == 9  # the 8,000 real anime faces
     assert default_epochs(50) == 50  # the ceiling
     seen = []
-    train_judge(random_dataset(Categorical(["a", "b"]), n=40, size=16), width=4, batch_size=18,
-                progress=lambda text, fraction: seen.append(text))
+    train_judge(
+        random_dataset(Categorical(["a", "b"]), n=40, size=16),
+        width=4,
+        batch_size=18,
+        progress=lambda text, fraction: seen.append(text),
+    )
     assert "epoch 50/50" in seen[-1]

@@ -25,7 +25,7 @@ from studio.eval.quality import (
 def _with_moments(mean: torch.Tensor, cov: torch.Tensor) -> torch.Tensor:
     """Points whose sample mean and (unbiased) covariance are exactly ``mean`` and ``cov``."""
     d = len(mean)
-    base = torch.cat([torch.eye(d), -torch.eye(d)]).double() * (2 * d - 1) ** 0.5 / 2 ** 0.5  # mean 0, cov I
+    base = torch.cat([torch.eye(d), -torch.eye(d)]).double() * (2 * d - 1) ** 0.5 / 2**0.5  # mean 0, cov I
     return mean.double() + base @ torch.linalg.cholesky(cov.double()).T
 
 
@@ -61,8 +61,9 @@ def test_fid_and_kid_are_near_zero_for_the_same_set_and_grow_with_noise(digits, 
     assert abs(halves["kid"]) < 3 * halves["kid_std"]
     # Fresh draws of the same set differ only by sampling; noise moves the images off it.
     scores = [
-        image_quality(images_generator(digits, noise), digits.space, 4, digits, space, ("fid", "kid", "is"),
-                      n=500, n_real=1000).metrics
+        image_quality(
+            images_generator(digits, noise), digits.space, 4, digits, space, ("fid", "kid", "is"), n=500, n_real=1000
+        ).metrics
         for noise in (0.0, 0.3, 0.6)
     ]
     assert scores[0]["fid"] < 0.2 * scores[2]["fid"]
@@ -132,8 +133,7 @@ def test_inception_weights_that_are_not_there_or_not_weights_are_named(tmp_path)
 
 def test_evaluation_stops_when_asked(digits, digits_judge, images_generator):
     with pytest.raises(EvaluationCancelled, match="conditional accuracy cancelled"):
-        conditional_accuracy(images_generator(digits), digits.space, 4, digits_judge, n=100,
-                             should_stop=lambda: True)
+        conditional_accuracy(images_generator(digits), digits.space, 4, digits_judge, n=100, should_stop=lambda: True)
 
 
 def test_multi_label_metric_on_hand_made_cases():
@@ -202,8 +202,9 @@ def test_appends_from_several_writers_keep_every_row(tmp_path):
     for t in threads:
         t.join()
     rows = load_results(tmp_path)
-    assert sorted((r["generator"], r["epoch"]) for r in rows) == sorted((f"g{k}", i) for k in range(4)
-                                                                         for i in range(20))
+    assert sorted((r["generator"], r["epoch"]) for r in rows) == sorted(
+        (f"g{k}", i) for k in range(4) for i in range(20)
+    )
     lock = tmp_path / "evaluation" / "results.lock"
     probe = FileLock(lock)
     probe.acquire(timeout=0)  # free at once: each append released it (Timeout otherwise)
@@ -246,9 +247,14 @@ def test_a_nan_figure_is_stored_as_null_in_strict_json(tmp_path):
         raise ValueError(f"not strict JSON: {word}")
 
     # A KID of too few images comes out NaN; Python's json would write a bare NaN no other reader takes.
-    append_results(tmp_path, [make_row("g", "", "g", 1, "kid", float("nan"), 2),
-                              make_row("g", "", "g", 1, "fid", float("inf"), 2),
-                              make_row("g", "", "g", 1, "is", 1.5, 2)])
+    append_results(
+        tmp_path,
+        [
+            make_row("g", "", "g", 1, "kid", float("nan"), 2),
+            make_row("g", "", "g", 1, "fid", float("inf"), 2),
+            make_row("g", "", "g", 1, "is", 1.5, 2),
+        ],
+    )
     text = results_path(tmp_path).read_text()
     rows = json.loads(text, parse_constant=refuse)
     assert [r["value"] for r in rows] == [None, None, 1.5]

@@ -53,11 +53,8 @@ class Discriminator(nn.Module):
         super().__init__()
         sn = spectral_norm if config.d_spectral_norm else (lambda m: m)
         cond_dim = space.dim if config.conditional else 0
-        self.mode = {"cgan-concat": "concat", "cgan-projection": "projection", "acgan": "aux"}.get(
-            config.family, "none"
-        )
-        if not cond_dim:
-            self.mode = "none"
+        # How D reads the condition: the family's d_mode, 'none' when there is no condition.
+        self.mode = config.family_spec.d_mode if cond_dim else "none"
 
         def block(cin: int, cout: int, norm: bool, bias: bool) -> list[nn.Module]:
             layers: list[nn.Module] = [sn(nn.Conv2d(cin, cout, 4, 2, 1, bias=bias))]

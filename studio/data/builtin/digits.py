@@ -47,8 +47,7 @@ def _sans_strokes() -> dict[int, list[Stroke]]:
         0: [_arc(0.5, 0.5, 0.4, 0.5, 0, 360, 28)],
         1: [[(0.22, 0.22), (0.55, 0.0), (0.55, 1.0)]],
         2: [_arc(0.5, 0.28, 0.38, 0.28, 190, 380, 12) + [(0.1, 1.0), (0.92, 1.0)]],
-        3: [_arc(0.5, 0.25, 0.36, 0.25, 200, 450, 12),
-            _arc(0.5, 0.74, 0.4, 0.26, 270, 520, 12)],
+        3: [_arc(0.5, 0.25, 0.36, 0.25, 200, 450, 12), _arc(0.5, 0.74, 0.4, 0.26, 270, 520, 12)],
         4: [[(0.7, 1.0), (0.7, 0.0), (0.05, 0.7), (0.95, 0.7)]],
         5: [[(0.85, 0.0), (0.22, 0.0), (0.17, 0.45)] + _arc(0.5, 0.68, 0.38, 0.32, 220, 520, 14)],
         6: [_arc(0.55, 0.6, 0.42, 0.6, 300, 180, 10) + _arc(0.5, 0.7, 0.37, 0.3, 180, 540, 20)],
@@ -63,9 +62,12 @@ _SANS = _sans_strokes()
 # Seven-segment layout: a top, b top-right, c bottom-right, d bottom,
 # e bottom-left, f top-left, g middle.
 _SEGMENT_ENDS = {
-    "a": ((0.1, 0.0), (0.9, 0.0)), "b": ((0.95, 0.05), (0.95, 0.47)),
-    "c": ((0.95, 0.53), (0.95, 0.95)), "d": ((0.1, 1.0), (0.9, 1.0)),
-    "e": ((0.05, 0.53), (0.05, 0.95)), "f": ((0.05, 0.05), (0.05, 0.47)),
+    "a": ((0.1, 0.0), (0.9, 0.0)),
+    "b": ((0.95, 0.05), (0.95, 0.47)),
+    "c": ((0.95, 0.53), (0.95, 0.95)),
+    "d": ((0.1, 1.0), (0.9, 1.0)),
+    "e": ((0.05, 0.53), (0.05, 0.95)),
+    "f": ((0.05, 0.05), (0.05, 0.47)),
     "g": ((0.1, 0.5), (0.9, 0.5)),
 }
 _SEGMENTS = ["abcdef", "bc", "abged", "abgcd", "fgbc", "afgcd", "afgedc", "abc", "abcdefg", "abcdfg"]
@@ -142,8 +144,9 @@ def _glyph_mask(rng: np.random.Generator, digit: int, style: str, side: int) -> 
         mask = _stroke_mask(_SANS[digit], side, box, width)
     shear = rng.uniform(-0.25, 0.25)
     angle = rng.uniform(-15, 15)
-    return mask.transform(mask.size, Image.Transform.AFFINE, _slant_and_turn(shear, angle, cx, cy),
-                          resample=Image.Resampling.BICUBIC)
+    return mask.transform(
+        mask.size, Image.Transform.AFFINE, _slant_and_turn(shear, angle, cx, cy), resample=Image.Resampling.BICUBIC
+    )
 
 
 def _slant_and_turn(shear: float, degrees: float, cx: float, cy: float) -> tuple[float, ...]:
@@ -199,7 +202,7 @@ def _texture(rng: np.random.Generator, side: int) -> np.ndarray:
         u = xs * math.cos(angle) + ys * math.sin(angle)
         if kind == 1:  # stripes
             t = 0.5 + 0.5 * np.sin(u * rng.uniform(6, 30) + rng.uniform(0, 6.3))
-        else:          # gradient
+        else:  # gradient
             t = np.clip(u, 0, 1)
         pixels = c1 + (c2 - c1) * t[..., None]
     noise = rng.normal(0, rng.uniform(2, 12), (side // _SCALE, side // _SCALE, 1))
@@ -259,9 +262,7 @@ def _digits_chunk(seed: int, start: int, stop: int, size: int):
     return images, labels
 
 
-def generate_digits(
-    n: int, seed: int, size: int = 32, workers: int | None = None
-) -> tuple[np.ndarray, np.ndarray]:
+def generate_digits(n: int, seed: int, size: int = 32, workers: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Draw ``n`` digits.
 
     Returns ``(images, labels)``: images uint8 ``(n, size, size, 3)`` and

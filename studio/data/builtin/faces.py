@@ -63,8 +63,12 @@ COLOUR_JITTER = 10
 
 _SCALE = 2  # drawing resolution relative to the output
 _SKIN_TONES: list[RGB] = [
-    (255, 228, 208), (252, 218, 192), (246, 206, 178), (255, 236, 222),
-    (240, 200, 170), (250, 222, 200),
+    (255, 228, 208),
+    (252, 218, 192),
+    (246, 206, 178),
+    (255, 236, 222),
+    (240, 200, 170),
+    (250, 222, 200),
 ]
 _LASH = (45, 28, 32)
 _MOUTH = (150, 55, 60)
@@ -94,8 +98,7 @@ def _dist(a, b) -> float:
 def _arc(cx, cy, rx, ry, a0, a1, steps=12) -> list[tuple[float, float]]:
     """Points on an ellipse from angle a0 to a1 (radians, y pointing down)."""
     step = (a1 - a0) / (steps - 1)
-    return [(cx + rx * math.cos(a0 + k * step), cy + ry * math.sin(a0 + k * step))
-            for k in range(steps)]
+    return [(cx + rx * math.cos(a0 + k * step), cy + ry * math.sin(a0 + k * step)) for k in range(steps)]
 
 
 class _Pen:
@@ -118,16 +121,17 @@ class _Pen:
     def ellipse(self, cx, cy, rx, ry, fill=None, outline=None, width=0.0):
         x, y = self._xy(cx, cy)
         rx, ry = rx * self.z * self.s, ry * self.z * self.s
-        self.draw.ellipse((x - rx, y - ry, x + rx, y + ry), fill=fill, outline=outline,
-                          width=self._w(width) if outline else 0)
+        self.draw.ellipse(
+            (x - rx, y - ry, x + rx, y + ry), fill=fill, outline=outline, width=self._w(width) if outline else 0
+        )
 
     def polygon(self, pts, fill=None, outline=None, width=0.0):
-        self.draw.polygon([self._xy(x, y) for x, y in pts], fill=fill, outline=outline,
-                          width=self._w(width) if outline else 1)
+        self.draw.polygon(
+            [self._xy(x, y) for x, y in pts], fill=fill, outline=outline, width=self._w(width) if outline else 1
+        )
 
     def line(self, pts, fill, width):
-        self.draw.line([self._xy(x, y) for x, y in pts], fill=fill, width=self._w(width),
-                       joint="curve")
+        self.draw.line([self._xy(x, y) for x, y in pts], fill=fill, width=self._w(width), joint="curve")
 
 
 # --------------------------------------------------------------------------
@@ -153,8 +157,7 @@ def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
     i = np.floor(h * 6).astype(int) % 6
     f = h * 6 - np.floor(h * 6)
     p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    table = np.stack([np.stack(c, 1) for c in
-                      ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))])
+    table = np.stack([np.stack(c, 1) for c in ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))])
     return np.round(table[i, np.arange(len(h))] * 255)
 
 
@@ -165,8 +168,7 @@ def _soft_colour(rng: np.random.Generator, avoid: list[RGB], min_dist: float) ->
     deterministic) and the first that fits wins; failing that, the best.
     """
     count = 24
-    rgb = _hsv_to_rgb(rng.random(count), rng.uniform(0.1, 0.55, count),
-                      rng.uniform(0.4, 0.95, count))
+    rgb = _hsv_to_rgb(rng.random(count), rng.uniform(0.1, 0.55, count), rng.uniform(0.4, 0.95, count))
     own = np.linalg.norm(rgb[:, None] - np.asarray(avoid, float)[None], axis=-1).min(1)
     other = np.linalg.norm(rgb[:, None] - _HAIR_ARRAY[None], axis=-1).min(1)
     margin = np.minimum(own - min_dist, other - _OTHER_HAIR_DIST)
@@ -209,11 +211,11 @@ class _Face:
     def __init__(self, rng: np.random.Generator) -> None:
         self.cx = rng.uniform(0.47, 0.53)
         self.cy = rng.uniform(0.48, 0.53)
-        self.fw = rng.uniform(0.22, 0.27)          # half width at cheek level
+        self.fw = rng.uniform(0.22, 0.27)  # half width at cheek level
         self.up = self.fw * rng.uniform(1.05, 1.2)  # forehead height
-        self.fh = rng.uniform(0.21, 0.26)           # cheek line to chin
-        self.chin = rng.uniform(1.25, 2.0)          # <2 gives a pointed chin
-        self.ew = rng.uniform(0.055, 0.072)         # eye half width
+        self.fh = rng.uniform(0.21, 0.26)  # cheek line to chin
+        self.chin = rng.uniform(1.25, 2.0)  # <2 gives a pointed chin
+        self.ew = rng.uniform(0.055, 0.072)  # eye half width
         self.eh = self.ew * rng.uniform(1.15, 1.45)
         self.ey = self.cy + rng.uniform(-0.005, 0.03)
         self.eye_dx = self.fw * rng.uniform(0.42, 0.5)
@@ -248,12 +250,15 @@ def _back_hair(rng, pen: _Pen, f: _Face, style: str, colour: RGB, line: RGB) -> 
     left, right = top[0][0], top[-1][0]
     if style == "long":
         flare = rng.uniform(0.02, 0.09)
-        body = [(right + 0.01, f.cy + 0.15), (right + flare, 1.05),
-                (left - flare, 1.05), (left - 0.01, f.cy + 0.15)]
+        body = [(right + 0.01, f.cy + 0.15), (right + flare, 1.05), (left - flare, 1.05), (left - 0.01, f.cy + 0.15)]
     elif style == "bob":
         bottom = f.cy + f.fh * rng.uniform(0.75, 1.05)
-        body = [(right + 0.02, bottom - 0.04), (right - 0.03, bottom),
-                (left + 0.03, bottom), (left - 0.02, bottom - 0.04)]
+        body = [
+            (right + 0.02, bottom - 0.04),
+            (right - 0.03, bottom),
+            (left + 0.03, bottom),
+            (left - 0.02, bottom - 0.04),
+        ]
     else:  # short, and the head behind twin tails
         bottom = f.cy + rng.uniform(0.0, 0.08)
         body = [(right - 0.01, bottom), (left + 0.01, bottom)]
@@ -267,10 +272,17 @@ def _twin_tails(rng, pen: _Pen, f: _Face, colour: RGB, line: RGB) -> None:
         x0 = f.cx + side * (f.hx - 0.02)
         y0 = f.hcy - f.hy * 0.55
         xm = f.cx + side * (f.hx + width * 0.9)
-        outer = [(x0 + side * 0.01, y0 - 0.02), (xm + side * width * 0.6, y0 + 0.18),
-                 (xm + side * width * 0.3, length - 0.15), (xm, length)]
-        inner = [(xm - side * width * 0.5, length - 0.2), (xm - side * width * 0.8, y0 + 0.2),
-                 (x0 - side * 0.02, y0 + 0.06)]
+        outer = [
+            (x0 + side * 0.01, y0 - 0.02),
+            (xm + side * width * 0.6, y0 + 0.18),
+            (xm + side * width * 0.3, length - 0.15),
+            (xm, length),
+        ]
+        inner = [
+            (xm - side * width * 0.5, length - 0.2),
+            (xm - side * width * 0.8, y0 + 0.2),
+            (x0 - side * 0.02, y0 + 0.06),
+        ]
         pen.polygon(outer + inner, fill=colour, outline=line, width=0.012)
         # the hair tie
         pen.ellipse(x0 + side * 0.015, y0 + 0.02, 0.022, 0.022, fill=_LASH)
@@ -290,7 +302,7 @@ def _bang_edge(rng, f: _Face, style: str) -> list[tuple[float, float]]:
 
 def _bang_shape(rng, f: _Face, style: str) -> list[tuple[float, float]]:
     eye_top = f.ey - f.eh
-    y_b = eye_top - rng.uniform(0.012, 0.04)   # fringe tips stay above the eyes
+    y_b = eye_top - rng.uniform(0.012, 0.04)  # fringe tips stay above the eyes
     xr, xl = f.cx + f.fw - 0.03, f.cx - f.fw + 0.03
     if style == "straight":
         xs = np.linspace(xr, xl, 9)
@@ -298,9 +310,15 @@ def _bang_shape(rng, f: _Face, style: str) -> list[tuple[float, float]]:
     if style == "parted":
         xp = f.cx + rng.uniform(-0.06, 0.06)
         yp = y_b - rng.uniform(0.1, 0.15)
-        return [(xr, y_b + 0.01), (xr - 0.3 * (xr - xp), y_b - 0.01),
-                (xp + 0.03, yp + 0.03), (xp, yp), (xp - 0.03, yp + 0.03),
-                (xl + 0.3 * (xp - xl), y_b - 0.01), (xl, y_b + 0.01)]
+        return [
+            (xr, y_b + 0.01),
+            (xr - 0.3 * (xr - xp), y_b - 0.01),
+            (xp + 0.03, yp + 0.03),
+            (xp, yp),
+            (xp - 0.03, yp + 0.03),
+            (xl + 0.3 * (xp - xl), y_b - 0.01),
+            (xl, y_b + 0.01),
+        ]
     tilt = rng.uniform(-0.1, 0.1) if style == "swept" else 0.0
     return _spiky_fringe(rng, f, xr, xl, y_b, tilt)
 
@@ -323,12 +341,10 @@ def _spiky_fringe(rng, f: _Face, xr: float, xl: float, y_b: float, tilt: float):
 
 def _front_hair(rng, pen: _Pen, f: _Face, bangs: str, colour: RGB, line: RGB) -> None:
     top = _cap(f)
-    lock = f.ey + rng.uniform(0.0, 0.16)     # side locks framing the cheeks
+    lock = f.ey + rng.uniform(0.0, 0.16)  # side locks framing the cheeks
     inner = f.fw * rng.uniform(0.86, 0.95)
-    right = [(f.cx + f.hx + 0.005, f.hcy + 0.02), (f.cx + f.hx - 0.01, lock),
-             (f.cx + inner, f.ey - 0.01)]
-    left = [(f.cx - inner, f.ey - 0.01), (f.cx - f.hx + 0.01, lock),
-            (f.cx - f.hx - 0.005, f.hcy + 0.02)]
+    right = [(f.cx + f.hx + 0.005, f.hcy + 0.02), (f.cx + f.hx - 0.01, lock), (f.cx + inner, f.ey - 0.01)]
+    left = [(f.cx - inner, f.ey - 0.01), (f.cx - f.hx + 0.01, lock), (f.cx - f.hx - 0.005, f.hcy + 0.02)]
     edge = _bang_edge(rng, f, bangs)
     pen.polygon(top + right + edge + left, fill=colour, outline=line, width=0.012)
     _hair_detail(rng, pen, f, edge, colour, line)
@@ -353,21 +369,31 @@ def _hair_detail(rng, pen: _Pen, f: _Face, edge, colour: RGB, line: RGB) -> None
 def _body(rng, pen: _Pen, f: _Face, avoid: list[RGB]) -> None:
     cloth = _soft_colour(rng, avoid, 100)
     top = rng.uniform(0.82, 0.88)
-    pen.polygon([(f.cx - 0.14, top), (f.cx + 0.14, top), (f.cx + 0.5, top + 0.1),
-                 (f.cx + 0.5, 1.05), (f.cx - 0.5, 1.05), (f.cx - 0.5, top + 0.1)], fill=cloth)
+    pen.polygon(
+        [
+            (f.cx - 0.14, top),
+            (f.cx + 0.14, top),
+            (f.cx + 0.5, top + 0.1),
+            (f.cx + 0.5, 1.05),
+            (f.cx - 0.5, 1.05),
+            (f.cx - 0.5, top + 0.1),
+        ],
+        fill=cloth,
+    )
 
 
 def _neck(pen: _Pen, f: _Face) -> None:
     w = f.fw * 0.3
-    pen.polygon([(f.cx - w, f.cy), (f.cx + w, f.cy), (f.cx + w, 0.95), (f.cx, 0.99),
-                 (f.cx - w, 0.95)], fill=_scaled(f.skin, 0.88))
+    pen.polygon(
+        [(f.cx - w, f.cy), (f.cx + w, f.cy), (f.cx + w, 0.95), (f.cx, 0.99), (f.cx - w, 0.95)],
+        fill=_scaled(f.skin, 0.88),
+    )
 
 
 def _head(pen: _Pen, f: _Face) -> None:
     edge = _scaled(f.skin, 0.72)
     for side in (-1, 1):
-        pen.ellipse(f.cx + side * f.fw * 0.98, f.ey + 0.02, 0.03, 0.05, fill=f.skin,
-                    outline=edge, width=0.01)
+        pen.ellipse(f.cx + side * f.fw * 0.98, f.ey + 0.02, 0.03, 0.05, fill=f.skin, outline=edge, width=0.01)
     pen.polygon(f.outline(), fill=f.skin, outline=edge, width=0.01)
 
 
@@ -385,22 +411,19 @@ def _eye(pen: _Pen, f: _Face, ex: float, iris: RGB, side: int) -> None:
     pen.line(lid, _LASH, 0.03)
     outer = lid[-1] if side > 0 else lid[0]
     pen.line([outer, (outer[0] + side * ew * 0.35, outer[1] - eh * 0.1)], _LASH, 0.02)
-    pen.line(_arc(ex, ey, ew * 0.8, eh * 1.0, math.pi * 0.3, math.pi * 0.7, 4),
-             _scaled(f.skin, 0.6), 0.008)
+    pen.line(_arc(ex, ey, ew * 0.8, eh * 1.0, math.pi * 0.3, math.pi * 0.7, 4), _scaled(f.skin, 0.6), 0.008)
 
 
 def _features(rng, pen: _Pen, f: _Face, eye_rgb: RGB, brow: RGB) -> None:
     if rng.random() < 0.45:
         blush = _mix(f.skin, (255, 120, 140), 0.3)
         for side in (-1, 1):
-            pen.ellipse(f.cx + side * (f.eye_dx + 0.01), f.ey + f.eh + 0.045,
-                        f.ew * 0.85, 0.018, fill=blush)
+            pen.ellipse(f.cx + side * (f.eye_dx + 0.01), f.ey + f.eh + 0.045, f.ew * 0.85, 0.018, fill=blush)
     for side in (-1, 1):
         ex = f.cx + side * f.eye_dx
         _eye(pen, f, ex, eye_rgb, side)
         by = f.ey - f.eh - rng.uniform(0.035, 0.055)
-        pen.line(_arc(ex + side * 0.005, by + 0.03, f.ew * 1.0, 0.03,
-                      math.pi * 1.2, math.pi * 1.8, 5), brow, 0.014)
+        pen.line(_arc(ex + side * 0.005, by + 0.03, f.ew * 1.0, 0.03, math.pi * 1.2, math.pi * 1.8, 5), brow, 0.014)
     ny = f.ey + f.eh + rng.uniform(0.02, 0.04)
     pen.line([(f.cx + 0.006, ny - 0.012), (f.cx - 0.004, ny + 0.006)], _scaled(f.skin, 0.7), 0.012)
     _mouth(rng, pen, f)
@@ -410,15 +433,25 @@ def _mouth(rng, pen: _Pen, f: _Face) -> None:
     my = f.cy + f.fh * rng.uniform(0.5, 0.62)
     w = rng.uniform(0.03, 0.06)
     kind = int(rng.integers(4))
-    if kind == 0:    # smile
+    if kind == 0:  # smile
         pen.line(_arc(f.cx, my - 0.02, w, 0.025, math.pi * 0.15, math.pi * 0.85, 6), _MOUTH, 0.013)
     elif kind == 1:  # open mouth
-        pen.polygon(_arc(f.cx, my - 0.012, w * 0.8, 0.035, 0, math.pi, 8),
-                    fill=(170, 55, 70), outline=_MOUTH, width=0.008)
+        pen.polygon(
+            _arc(f.cx, my - 0.012, w * 0.8, 0.035, 0, math.pi, 8), fill=(170, 55, 70), outline=_MOUTH, width=0.008
+        )
     elif kind == 2:  # cat mouth
-        pen.line([(f.cx - w, my - 0.01), (f.cx - w / 2, my + 0.005), (f.cx, my - 0.008),
-                  (f.cx + w / 2, my + 0.005), (f.cx + w, my - 0.01)], _MOUTH, 0.011)
-    else:            # small neutral line
+        pen.line(
+            [
+                (f.cx - w, my - 0.01),
+                (f.cx - w / 2, my + 0.005),
+                (f.cx, my - 0.008),
+                (f.cx + w / 2, my + 0.005),
+                (f.cx + w, my - 0.01),
+            ],
+            _MOUTH,
+            0.011,
+        )
+    else:  # small neutral line
         pen.line([(f.cx - w * 0.6, my), (f.cx + w * 0.6, my)], _MOUTH, 0.012)
 
 

@@ -23,12 +23,30 @@ RGB = tuple[int, int, int]
 
 # Index order of i-CLEVR's objects.json: shape-major, colour-minor.
 OBJECT_NAMES: list[str] = [
-    "gray cube", "red cube", "blue cube", "green cube",
-    "brown cube", "purple cube", "cyan cube", "yellow cube",
-    "gray sphere", "red sphere", "blue sphere", "green sphere",
-    "brown sphere", "purple sphere", "cyan sphere", "yellow sphere",
-    "gray cylinder", "red cylinder", "blue cylinder", "green cylinder",
-    "brown cylinder", "purple cylinder", "cyan cylinder", "yellow cylinder",
+    "gray cube",
+    "red cube",
+    "blue cube",
+    "green cube",
+    "brown cube",
+    "purple cube",
+    "cyan cube",
+    "yellow cube",
+    "gray sphere",
+    "red sphere",
+    "blue sphere",
+    "green sphere",
+    "brown sphere",
+    "purple sphere",
+    "cyan sphere",
+    "yellow sphere",
+    "gray cylinder",
+    "red cylinder",
+    "blue cylinder",
+    "green cylinder",
+    "brown cylinder",
+    "purple cylinder",
+    "cyan cylinder",
+    "yellow cylinder",
 ]
 
 SHAPES = ("cube", "sphere", "cylinder")
@@ -99,8 +117,7 @@ def _try_place(rng, placed, scale: float, tries: int = 60):
         r = rng.uniform(0.1, 0.17) * (0.75 + 0.45 * y) * scale
         x = rng.uniform(r + _MARGIN, 1 - r - _MARGIN)
         y = min(max(y, r + _MARGIN), 1 - r - _MARGIN)
-        if all(abs(x - px) >= r + pr + _MARGIN or abs(y - py) >= r + pr + _MARGIN
-               for px, py, pr in placed):
+        if all(abs(x - px) >= r + pr + _MARGIN or abs(y - py) >= r + pr + _MARGIN for px, py, pr in placed):
             return x, y, r
     return None
 
@@ -118,10 +135,8 @@ def _shadow(draw: ImageDraw.ImageDraw, floor: np.ndarray, x, y, r) -> None:
 
 def _cube(draw: ImageDraw.ImageDraw, x, y, r, c: RGB) -> None:
     d = r * 0.55  # depth of the receding faces
-    draw.polygon([(x - r, y - r + d), (x - r + d, y - r), (x + r, y - r), (x + r - d, y - r + d)],
-                 fill=_shade(c, 1.22))
-    draw.polygon([(x + r - d, y - r + d), (x + r, y - r), (x + r, y + r - d), (x + r - d, y + r)],
-                 fill=_shade(c, 0.7))
+    draw.polygon([(x - r, y - r + d), (x - r + d, y - r), (x + r, y - r), (x + r - d, y - r + d)], fill=_shade(c, 1.22))
+    draw.polygon([(x + r - d, y - r + d), (x + r, y - r), (x + r, y + r - d), (x + r - d, y + r)], fill=_shade(c, 0.7))
     draw.rectangle((x - r, y - r + d, x + r - d, y + r), fill=c)
 
 
@@ -208,9 +223,13 @@ def generate_shapes(
     non-overlapping objects.
     """
     if not 1 <= min_objects <= max_objects <= 6:
-        raise ValueError(
-            f"need 1 <= min_objects <= max_objects <= 6, got {min_objects}..{max_objects}")
+        raise ValueError(f"need 1 <= min_objects <= max_objects <= 6, got {min_objects}..{max_objects}")
     if size < 8:
         raise ValueError(f"scene size must be at least 8 px, got {size}")
-    return run_chunked(_shapes_chunk, n, int(seed), workers,  # type: ignore[return-value]
-                       (int(size), int(min_objects), int(max_objects)))
+    return run_chunked(
+        _shapes_chunk,
+        n,
+        int(seed),
+        workers,  # type: ignore[return-value]
+        (int(size), int(min_objects), int(max_objects)),
+    )

@@ -72,8 +72,9 @@ def write_celeba(root, n=6, seed=0) -> np.ndarray:
     (base / "list_attr_celeba.txt").write_text(table(" ".join(CELEBA_ATTRIBUTES), attrs))
     (base / "identity_CelebA.txt").write_text(table(None, [[i] for i in range(n)]))
     (base / "list_bbox_celeba.txt").write_text(table("image_id x_1 y_1 width height", [[0, 0, 20, 60]] * n))
-    landmarks = " ".join(f"{part}_{xy}" for part in ("lefteye", "righteye", "nose", "leftmouth", "rightmouth")
-                         for xy in "xy")
+    landmarks = " ".join(
+        f"{part}_{xy}" for part in ("lefteye", "righteye", "nose", "leftmouth", "rightmouth") for xy in "xy"
+    )
     (base / "list_landmarks_align_celeba.txt").write_text(table(landmarks, [[5] * 10] * n))
     partition = [[0]] * (n - 3) + [[1], [2], [2]]  # one valid, two test
     (base / "list_eval_partition.txt").write_text(table(None, partition))

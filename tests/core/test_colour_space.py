@@ -60,9 +60,9 @@ def test_parse_accepts_hex_palette_names_css_names_and_rgb():
     label = space.parse("hair=#ff0000, eyes=blue")
     assert colour_hex(label[:3]) == "#ff0000"
     # A palette name means the colour the set was drawn with, not CSS blue.
-    assert colour_hex(label[3:]) == "#%02x%02x%02x" % EYE_COLOURS[9][1]
+    assert colour_hex(label[3:]) == "#{:02x}{:02x}{:02x}".format(*EYE_COLOURS[9][1])
     same = space.parse("red hair, eyes rgb(0, 128, 255)")
-    assert colour_hex(same[:3]) == "#%02x%02x%02x" % HAIR_COLOURS[5][1]
+    assert colour_hex(same[:3]) == "#{:02x}{:02x}{:02x}".format(*HAIR_COLOURS[5][1])
     assert colour_hex(same[3:]) == "#0080ff"
     assert colour_hex(space.parse("eyes: #123, hair: navy")[3:]) == "#112233"
     partial = space.parse_partial("eyes=lime")
