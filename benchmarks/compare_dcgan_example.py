@@ -21,11 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PIL import Image  # noqa: E402
+from PIL import Image
+from throughput import measure
 
-from throughput import measure  # noqa: E402
-
-from studio.data.builtin.faces import generate_faces  # noqa: E402
+from studio.data.builtin.faces import generate_faces
 
 
 def write_folder(root: Path, n: int) -> None:
@@ -36,9 +35,25 @@ def write_folder(root: Path, n: int) -> None:
 
 
 def example_rate(example: Path, root: Path, out: Path, steps: int, warmup: int, batch: int) -> float:
-    cmd = [sys.executable, "-u", str(example), "--dataset", "folder", "--dataroot", str(root),
-           "--batchSize", str(batch), "--imageSize", "64", "--niter", "1", "--outf", str(out),
-           "--manualSeed", "0"]
+    cmd = [
+        sys.executable,
+        "-u",
+        str(example),
+        "--dataset",
+        "folder",
+        "--dataroot",
+        str(root),
+        "--batchSize",
+        str(batch),
+        "--imageSize",
+        "64",
+        "--niter",
+        "1",
+        "--outf",
+        str(out),
+        "--manualSeed",
+        "0",
+    ]
     stamps: list[float] = []
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
         for line in proc.stdout:

@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from studio.core.checkpoint import generator_from_checkpoint, load_checkpoint  # noqa: E402
-from studio.data.dataset import load_dataset  # noqa: E402
+from studio.core.checkpoint import generator_from_checkpoint, load_checkpoint
+from studio.data.dataset import load_dataset
 
 
 def pair_spread(images: torch.Tensor, centred: bool = False) -> float:
@@ -41,8 +41,10 @@ def pair_spread(images: torch.Tensor, centred: bool = False) -> float:
 
 def spreads(batches: list[torch.Tensor]) -> tuple[float, float]:
     """(spread, centred spread), each the mean over the conditions' batches."""
-    return (sum(pair_spread(b) for b in batches) / len(batches),
-            sum(pair_spread(b, centred=True) for b in batches) / len(batches))
+    return (
+        sum(pair_spread(b) for b in batches) / len(batches),
+        sum(pair_spread(b, centred=True) for b in batches) / len(batches),
+    )
 
 
 def common_conditions(labels: torch.Tensor, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -50,8 +52,11 @@ def common_conditions(labels: torch.Tensor, count: int) -> list[tuple[torch.Tens
     flat = labels.reshape(len(labels), -1).float()
     values, inverse, counts = torch.unique(flat, dim=0, return_inverse=True, return_counts=True)
     order = torch.argsort(counts, descending=True)
-    return [(labels[(inverse == k).nonzero()[0, 0]], (inverse == k).nonzero()[:, 0])
-            for k in order[:count].tolist() if counts[k] >= 2]
+    return [
+        (labels[(inverse == k).nonzero()[0, 0]], (inverse == k).nonzero()[:, 0])
+        for k in order[:count].tolist()
+        if counts[k] >= 2
+    ]
 
 
 def main() -> int:

@@ -46,8 +46,15 @@ def _make_run(folder: Path, preset: str):
     run = RunDirectory.create(project.runs_dir, config, run_id="bench")
     torch.manual_seed(0)
     g = Generator(config, space)
-    state = {"epoch": 1, "step": 1, "config": config.to_dict(), "space": space.to_dict(), "g": g.state_dict(),
-             "d": {}, "ema": None}
+    state = {
+        "epoch": 1,
+        "step": 1,
+        "config": config.to_dict(),
+        "space": space.to_dict(),
+        "g": g.state_dict(),
+        "d": {},
+        "ema": None,
+    }
     save_checkpoint(run.checkpoint_path(1), state)
     return project, run
 
@@ -104,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     pump_until(explorer.idle)
     layout = explorer.layout
     cell = (explorer.mosaic.shape[0] - GRID_PADDING) // layout.rows - GRID_PADDING
-    print(f"{args.preset}: {layout.rows} x {layout.cols} cells of {cell} px, "
-          f"torch threads {__import__('torch').get_num_threads()}")
+    print(
+        f"{args.preset}: {layout.rows} x {layout.cols} cells of {cell} px, "
+        f"torch threads {__import__('torch').get_num_threads()}"
+    )
 
     first_rows: list[float] = []
     explorer.rowsShown.connect(lambda first, end: first_rows.append(time.perf_counter()))
@@ -121,10 +130,14 @@ def main(argv: list[str] | None = None) -> int:
         totals.append(time.perf_counter() - started)
         firsts.append(first_rows[0] - started if first_rows else float("nan"))
         stalls.append(longest[0])
-    print(f"new seed: first rows on screen {statistics.median(firsts) * 1000:.0f} ms, "
-          f"whole grid {statistics.median(totals) * 1000:.0f} ms (median of {args.reps})")
-    print(f"GUI thread during a redraw: longest stall {statistics.median(stalls):.0f} ms median, "
-          f"{max(stalls):.0f} ms worst")
+    print(
+        f"new seed: first rows on screen {statistics.median(firsts) * 1000:.0f} ms, "
+        f"whole grid {statistics.median(totals) * 1000:.0f} ms (median of {args.reps})"
+    )
+    print(
+        f"GUI thread during a redraw: longest stall {statistics.median(stalls):.0f} ms median, "
+        f"{max(stalls):.0f} ms worst"
+    )
 
     renders_before = explorer.render_count
     jobs_before = explorer._job_id
@@ -141,9 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     settled = time.perf_counter() - released
     jobs = explorer._job_id - jobs_before
     finished = explorer.render_count - renders_before
-    print(f"truncation drag of {args.drag} positions: grid final {settled * 1000:.0f} ms after the last one; "
-          f"{jobs} renders started, {jobs - finished} cut short by a newer position; "
-          f"longest GUI stall {longest[0]:.0f} ms")
+    print(
+        f"truncation drag of {args.drag} positions: grid final {settled * 1000:.0f} ms after the last one; "
+        f"{jobs} renders started, {jobs - finished} cut short by a newer position; "
+        f"longest GUI stall {longest[0]:.0f} ms"
+    )
     heart.stop()
     window.setWindowModified(False)
     window.close()

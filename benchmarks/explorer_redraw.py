@@ -23,13 +23,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from studio.core.device import cpu_has_fast_bf16  # noqa: E402
-from studio.core.explore import Explorer, NoiseSettings, attribute_table  # noqa: E402
-from studio.core.models import build_models  # noqa: E402
-from studio.data.dataset import dataset_space  # noqa: E402
-from studio.presets import load_preset  # noqa: E402
+from studio.core.device import cpu_has_fast_bf16
+from studio.core.explore import Explorer, NoiseSettings, attribute_table
+from studio.core.models import build_models
+from studio.data.dataset import dataset_space
+from studio.presets import load_preset
 
 
 def median_ms(samples: list[float]) -> float:
@@ -43,7 +43,9 @@ def full_redraws(explorer: Explorer, reps: int, seed0: int) -> tuple[list[float]
         explorer.set_seed(seed0 + i)
         started = time.perf_counter()
         first: list[float] = []
-        explorer.render(on_rows=lambda a, b, strip: first.append(time.perf_counter()) if not first else None)
+        explorer.render(
+            on_rows=lambda a, b, strip, first=first: first.append(time.perf_counter()) if not first else None
+        )
         if i:  # the first redraw warms up the kernels
             totals.append(time.perf_counter() - started)
             firsts.append(first[0] - started)
@@ -66,29 +68,43 @@ def main() -> None:
     g, _ = build_models(config, space)
     g = g.to(args.device).eval()
     layout = attribute_table(space, "hair", "eyes")
-    print(f"{args.preset}: {config.image_size} px, ngf {config.ngf}, {layout.rows} x {layout.cols} grid "
-          f"({layout.rows * layout.cols} images) on {args.device}, {torch.get_num_threads()} threads, "
-          f"CPU bf16 dot products: {'yes' if cpu_has_fast_bf16() else 'no'}")
+    print(
+        f"{args.preset}: {config.image_size} px, ngf {config.ngf}, {layout.rows} x {layout.cols} grid "
+        f"({layout.rows * layout.cols} images) on {args.device}, {torch.get_num_threads()} threads, "
+        f"CPU bf16 dot products: {'yes' if cpu_has_fast_bf16() else 'no'}"
+    )
 
     results = {}
     for precision in ("float32", "bfloat16"):
         for channels_last in (False, True):
             for chunk in (40, 120):
-                explorer = Explorer(g, space, config.nz, layout, NoiseSettings(seed=0), precision=precision,
-                                    channels_last=channels_last, chunk_cells=chunk)
+                explorer = Explorer(
+                    g,
+                    space,
+                    config.nz,
+                    layout,
+                    NoiseSettings(seed=0),
+                    precision=precision,
+                    channels_last=channels_last,
+                    chunk_cells=chunk,
+                )
                 g.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
                 totals, firsts = full_redraws(explorer, args.reps, seed0=1000 * len(results))
                 results[(precision, channels_last, chunk)] = median_ms(totals)
-                print(f"full redraw  {precision:8s} channels_last={'on ' if channels_last else 'off'} "
-                      f"chunk {chunk:3d} cells: {median_ms(totals):7.1f} ms   first rows after "
-                      f"{median_ms(firsts):6.1f} ms")
+                print(
+                    f"full redraw  {precision:8s} channels_last={'on ' if channels_last else 'off'} "
+                    f"chunk {chunk:3d} cells: {median_ms(totals):7.1f} ms   first rows after "
+                    f"{median_ms(firsts):6.1f} ms"
+                )
 
     g.to(memory_format=torch.contiguous_format)
     explorer = Explorer(g, space, config.nz, layout, NoiseSettings(seed=0), precision="auto")
     conv = next(p for p in g.parameters() if p.dim() == 4)
     channels_last = conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
-    print(f"explorer default: precision {explorer.precision.name}, channels_last {'on' if channels_last else 'off'}, "
-          f"chunk {explorer.chunk_cells}")
+    print(
+        f"explorer default: precision {explorer.precision.name}, channels_last {'on' if channels_last else 'off'}, "
+        f"chunk {explorer.chunk_cells}"
+    )
     full_redraws(explorer, 1, seed0=99)
     row_times, cached_times = [], []
     for i in range(args.reps):
@@ -106,8 +122,10 @@ def main() -> None:
     print(f"resample one row ({layout.cols} images):      {median_ms(row_times):7.1f} ms")
     print(f"back to an earlier setting (all cached): {median_ms(cached_times):7.1f} ms")
     best = min(results, key=results.get)
-    print(f"fastest full redraw: {results[best]:.1f} ms ({best[0]}, channels_last {'on' if best[1] else 'off'}, "
-          f"chunk {best[2]}); target 200 ms")
+    print(
+        f"fastest full redraw: {results[best]:.1f} ms ({best[0]}, channels_last {'on' if best[1] else 'off'}, "
+        f"chunk {best[2]}); target 200 ms"
+    )
 
 
 if __name__ == "__main__":

@@ -154,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", default="tiny-demo")
     parser.add_argument("--steps", type=int, default=200, help="timed steps per run (default 200)")
     parser.add_argument("--warmup", type=int, default=10, help="steps left out of the timing (default 10)")
-    parser.add_argument("--repeats", type=int, default=5, help="window runs, each between two headless runs (default 5)")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="window runs, each between two headless runs (default 5)"
+    )
     parser.add_argument("--log-every", type=int, help="override the preset's report interval")
     parser.add_argument("--images", type=int, default=4000, help="dataset size (default 4000)")
     parser.add_argument("--device", help="auto, cpu or cuda")
@@ -200,11 +202,15 @@ def main(argv: list[str] | None = None) -> int:
     h, w = statistics.median(headless_rates), statistics.median(window_rates)
     import torch
 
-    print(f"preset {args.preset}, batch {config.batch_size}, log_every {config.log_every}, "
-          f"{args.steps} timed steps per run, {args.repeats} window runs, {torch.get_num_threads()} torch threads")
+    print(
+        f"preset {args.preset}, batch {config.batch_size}, log_every {config.log_every}, "
+        f"{args.steps} timed steps per run, {args.repeats} window runs, {torch.get_num_threads()} torch threads"
+    )
     print("window / neighbouring headless: " + ", ".join(f"{r:.3f}" for r in ratios))
-    print(f"overhead of the window: {overhead:+.1f}% (median of the ratios); the GUI thread used "
-          f"{100 * statistics.median(gui_shares):.1f}% of one core while training")
+    print(
+        f"overhead of the window: {overhead:+.1f}% (median of the ratios); the GUI thread used "
+        f"{100 * statistics.median(gui_shares):.1f}% of one core while training"
+    )
     print(f"headless {h:.1f} img/s, window {w:.1f} img/s")
     return 0
 

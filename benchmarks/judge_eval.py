@@ -20,16 +20,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from studio.core.config import TrainConfig  # noqa: E402
-from studio.core.device import resolve_device  # noqa: E402
-from studio.core.models import Generator  # noqa: E402
-from studio.data.dataset import load_dataset  # noqa: E402
-from studio.eval.cli import _judge_defaults  # noqa: E402
-from studio.eval.conditional import conditional_accuracy  # noqa: E402
-from studio.eval.judge import train_judge  # noqa: E402
-from studio.eval.quality import image_quality, judge_features  # noqa: E402
+from studio.app.evaluation import judge_defaults
+from studio.core.config import TrainConfig
+from studio.core.device import resolve_device
+from studio.core.models import Generator
+from studio.data.dataset import load_dataset
+from studio.eval.conditional import conditional_accuracy
+from studio.eval.judge import train_judge
+from studio.eval.quality import image_quality, judge_features
 
 
 def main() -> None:
@@ -49,7 +49,7 @@ def main() -> None:
         os.environ["GAN_STUDIO_CACHE"] = tempfile.mkdtemp(prefix="gan-studio-bench-")
 
     device = resolve_device(args.device)
-    size, channels = _judge_defaults(args.dataset)
+    size, channels = judge_defaults(args.dataset)
     size = args.image_size or size
     started = time.perf_counter()
     dataset = load_dataset(args.dataset, size, channels, args.size)
@@ -57,8 +57,10 @@ def main() -> None:
 
     judge = train_judge(dataset, epochs=args.epochs, width=args.width, device=device)
     trained = len(dataset) - judge.heldout_n
-    print(f"judge: width {args.width}, {args.epochs} epochs on {trained} images in {judge.train_seconds:.1f} s "
-          f"({args.epochs * trained / judge.train_seconds:,.0f} img/s, {device}, {torch.get_num_threads()} threads)")
+    print(
+        f"judge: width {args.width}, {args.epochs} epochs on {trained} images in {judge.train_seconds:.1f} s "
+        f"({args.epochs * trained / judge.train_seconds:,.0f} img/s, {device}, {torch.get_num_threads()} threads)"
+    )
     print(f"held-out ({judge.heldout_n} images): " + ", ".join(f"{k} {v:.4f}" for k, v in judge.heldout.items()))
 
     config = TrainConfig(dataset=args.dataset, image_size=size, channels=channels, nz=100, ngf=64)
@@ -74,8 +76,10 @@ def main() -> None:
     started = time.perf_counter()
     image_quality(g, dataset.space, config.nz, dataset, features, ("fid", "kid"), n=args.n, n_real=args.n)
     cached = time.perf_counter() - started
-    print(f"fid+kid (judge features): {first:.1f} s with real features computed, {cached:.1f} s from the cache "
-          f"({args.n / cached:,.0f} img/s)")
+    print(
+        f"fid+kid (judge features): {first:.1f} s with real features computed, {cached:.1f} s from the cache "
+        f"({args.n / cached:,.0f} img/s)"
+    )
 
 
 if __name__ == "__main__":

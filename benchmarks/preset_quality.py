@@ -34,9 +34,16 @@ from studio.eval.results import load_results  # noqa: E402
 # name -> (preset, dataset override or None, extra evaluate arguments given the data folder)
 SETS = {
     "digits": ("acgan-digits", None, lambda data: []),
-    "shapes": ("acgan-shapes-cpu", None,
-               lambda data: ["--conditions", str(data / "iclevr" / "test.json"),
-                             "--conditions", str(data / "iclevr" / "new_test.json")]),
+    "shapes": (
+        "acgan-shapes-cpu",
+        None,
+        lambda data: [
+            "--conditions",
+            str(data / "iclevr" / "test.json"),
+            "--conditions",
+            str(data / "iclevr" / "new_test.json"),
+        ],
+    ),
     "faces": ("acgan-hair-eyes", None, lambda data: []),
     "mnist": ("acgan-mnist", lambda data: f"mnist:{data}", lambda data: []),
     "anime": ("cgan-anime-hair-eyes", lambda data: f"table:{data / 'anime-faces' / 'tags.csv'}", lambda data: []),
@@ -68,8 +75,9 @@ def table(rows: list[dict]) -> str:
     width = max(len(g) for g in cells) + 2
     lines = ["generator".ljust(width) + "  ".join(c.rjust(12) for c in columns)]
     for generator, values in cells.items():
-        lines.append(generator.ljust(width) + "  ".join(
-            (f"{values[c]:.4g}" if c in values else "-").rjust(12) for c in columns))
+        lines.append(
+            generator.ljust(width) + "  ".join((f"{values[c]:.4g}" if c in values else "-").rjust(12) for c in columns)
+        )
     return "\n".join(lines)
 
 
@@ -79,14 +87,25 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=20.0, help="training time of each set (default 20)")
     parser.add_argument("--last", type=int, default=5, help="epoch checkpoints to average (default 5)")
     parser.add_argument("--n", type=int, default=2000, help="images per generator (default 2000)")
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
-                        help="folder with MNIST/, anime-faces/ and iclevr/ (default ../shared/data)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=ROOT.parent / "shared" / "data",
+        help="folder with MNIST/, anime-faces/ and iclevr/ (default ../shared/data)",
+    )
     parser.add_argument("--work", type=Path, help="where the projects go (default: a temporary folder)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--preset", help="train every set named with this preset instead of its own "
-                        "(e.g. anime --preset acgan-anime-hair-eyes)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a preset setting, as 'new --set' does (repeatable)")
+    parser.add_argument(
+        "--preset",
+        help="train every set named with this preset instead of its own (e.g. anime --preset acgan-anime-hair-eyes)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a preset setting, as 'new --set' does (repeatable)",
+    )
     args = parser.parse_args()
     data = args.data.resolve()
     work = args.work or Path(tempfile.mkdtemp(prefix="gan-studio-quality-"))
@@ -94,8 +113,18 @@ def main() -> int:
         preset, dataset, extra = SETS[name]
         preset = args.preset or preset
         project = (work / name).resolve()
-        setup = ["new", str(project), "--preset", preset, "--set", "epochs=100000", "--set", "checkpoint_every=1",
-                 "--set", "ema=true"]
+        setup = [
+            "new",
+            str(project),
+            "--preset",
+            preset,
+            "--set",
+            "epochs=100000",
+            "--set",
+            "checkpoint_every=1",
+            "--set",
+            "ema=true",
+        ]
         if dataset is not None:
             setup += ["--dataset", dataset(data)]
         for change in args.set:
@@ -108,10 +137,22 @@ def main() -> int:
         (run,) = sorted((project / "runs").iterdir())
         if min(args.last, len(epochs)) >= 2:
             studio("average", str(run), "--last", str(min(args.last, len(epochs))))
-        studio("evaluate", str(run), "--metrics", "cond_acc,fid", "--n", str(args.n), "--quiet",
-               "--device", args.device, *extra(data))
-        print(f"== {name}: preset {preset}, {args.minutes:g} min of training ({seconds:.0f} s with loading), "
-              f"{len(epochs)} epochs; run {run}")
+        studio(
+            "evaluate",
+            str(run),
+            "--metrics",
+            "cond_acc,fid",
+            "--n",
+            str(args.n),
+            "--quiet",
+            "--device",
+            args.device,
+            *extra(data),
+        )
+        print(
+            f"== {name}: preset {preset}, {args.minutes:g} min of training ({seconds:.0f} s with loading), "
+            f"{len(epochs)} epochs; run {run}"
+        )
         if epochs:
             print("   " + epochs[-1].split(" -> ")[0])
         print(table(load_results(run)), flush=True)

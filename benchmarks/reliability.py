@@ -47,10 +47,10 @@ import threading
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 CATEGORIES = ("kill", "boundary", "malformed", "writers", "sigterm", "empty-run")
@@ -126,7 +126,8 @@ def file_changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
     changed = [k for k in before if after.get(k) != before[k]]
     created = [k for k in after if k not in before]
     return ([f"changed {', '.join(changed[:4])}"] if changed else []) + (
-        [f"created {', '.join(created[:4])}"] if created else [])
+        [f"created {', '.join(created[:4])}"] if created else []
+    )
 
 
 def runs(project: Path) -> list[Path]:
@@ -250,12 +251,19 @@ def crc32_of(tensor) -> int:
 class Bg:
     """A CLI process in the background, stdout and stderr going to files under the work folder."""
 
-    def __init__(self, bench: "Bench", args: list, name: str):
+    def __init__(self, bench: Bench, args: list, name: str):
         base = bench.work / "logs" / f"{next(_ids):03d}-{name}"
         self.out_path, self.err_path = base.with_suffix(".out"), base.with_suffix(".err")
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(bench.argv(args), cwd=bench.work, env=bench.env, stdout=out, stderr=err,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                bench.argv(args),
+                cwd=bench.work,
+                env=bench.env,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self.started = time.monotonic()
         self.wall_started = time.time()
         bench.live.append(self)
@@ -318,8 +326,9 @@ class Bench:
         self.lock = threading.Lock()
         self.counts = {c: [0, 0] for c in CATEGORIES}  # cases, held
         (work / "logs").mkdir(parents=True, exist_ok=True)
-        self.env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONUNBUFFERED="1",
-                        GAN_STUDIO_CACHE=str(work / "cache"))
+        self.env = dict(
+            os.environ, QT_QPA_PLATFORM="offscreen", PYTHONUNBUFFERED="1", GAN_STUDIO_CACHE=str(work / "cache")
+        )
         self.env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))
         self.env.setdefault("OMP_NUM_THREADS", "1")  # timings that hold up on a shared machine
         self.prlimit = shutil.which("prlimit")
@@ -333,8 +342,15 @@ class Bench:
 
     def cli(self, *args, timeout: float = CMD_TIMEOUT) -> Result:
         started = time.monotonic()
-        proc = subprocess.Popen(self.argv(list(args)), cwd=self.work, env=self.env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            self.argv(list(args)),
+            cwd=self.work,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         try:
             out, err = proc.communicate(timeout=timeout)
             rc = proc.returncode
@@ -406,13 +422,21 @@ class Bench:
             if finished:
                 planned += 1  # resume refuses a run that has all its epochs: ask for one more
                 one_run = max(1.2, bg.out_path.stat().st_mtime - bg.wall_started)  # the machine got faster
-            reached = max([int(e) for e in re.findall(r"^epoch (\d+):", out, re.M)] + [
-                int(p.stem.split("_")[1]) for p in (run / "samples").glob("epoch_*.png")
-                if p.stat().st_mtime >= bg.wall_started - 0.5], default=0)
+            reached = max(
+                [int(e) for e in re.findall(r"^epoch (\d+):", out, re.M)]
+                + [
+                    int(p.stem.split("_")[1])
+                    for p in (run / "samples").glob("epoch_*.png")
+                    if p.stat().st_mtime >= bg.wall_started - 0.5
+                ],
+                default=0,
+            )
             have = epoch_checkpoints(run)
             latest = max(have, default=0)
-            name = f"#{i} {args[0]} killed at {delay:.1f} s{' (after it ended)' if finished else ''}" \
-                   f", reached epoch {reached}, checkpoint {latest}"
+            name = (
+                f"#{i} {args[0]} killed at {delay:.1f} s{' (after it ended)' if finished else ''}"
+                f", reached epoch {reached}, checkpoint {latest}"
+            )
             res = self.cli("resume", project, "--epochs", planned, "--quiet", timeout=TRAIN_TIMEOUT)
             problems = []
             if res.rc != 0 or f"done: {planned} epochs" not in res.out:
@@ -462,8 +486,11 @@ class Bench:
                 gap = g_difference(load(have[epoch])["g"], reference[epoch])
                 if gap:
                     problems.append(f"epoch {epoch}: {gap}")
-            self.case("boundary", f"--max-steps {steps} + resume equals a straight run (epochs "
-                      f"{', '.join(map(str, compared))})", problems)
+            self.case(
+                "boundary",
+                f"--max-steps {steps} + resume equals a straight run (epochs {', '.join(map(str, compared))})",
+                problems,
+            )
 
     # --- 3. malformed files, options and checkpoints --------------------------------------
     def cat_malformed(self) -> None:
@@ -484,7 +511,7 @@ class Bench:
                 except Exception as exc:  # noqa: BLE001 -- a crash of one probe is that probe's failure
                     self.case("malformed", probes[n].name, f"probe crashed: {type(exc).__name__}: {exc}")
 
-    def malformed_probes(self, run_rel: Path, g_key: str, middle: int) -> list["Probe"]:
+    def malformed_probes(self, run_rel: Path, g_key: str, middle: int) -> list[Probe]:
         bad_json = (  # (label, change(file, keys of the settings in that file))
             ("ema_decay NaN", lambda f, at: set_raw_json(f, (*at, "ema_decay"), "NaN")),
             ("g_lr Infinity", lambda f, at: set_raw_json(f, (*at, "g_lr"), "Infinity")),
@@ -492,31 +519,55 @@ class Bench:
             ("d_betas [null, 0.9]", lambda f, at: set_raw_json(f, (*at, "d_betas"), "[null, 0.9]")),
             ("g_betas [[0.5], 0.9]", lambda f, at: set_raw_json(f, (*at, "g_betas"), "[[0.5], 0.9]")),
             ("nested 100,000 deep", lambda f, at: f.write_text('{"config": ' + "[" * 100_000 + "]" * 100_000 + "}")),
-            ("invalid UTF-8", lambda f, at: f.write_bytes(
-                f.read_bytes().replace(b'"builtin:faces"', b'"builtin:\xff\xfeaces"', 1))),
+            (
+                "invalid UTF-8",
+                lambda f, at: f.write_bytes(f.read_bytes().replace(b'"builtin:faces"', b'"builtin:\xff\xfeaces"', 1)),
+            ),
             ("top level a list", lambda f, at: f.write_text("[1, 2, 3]\n")),
         )
         probes = []
         for n, (label, change) in enumerate(bad_json):
             for k, command in enumerate((["info", "P"], ["train", "P", "--quiet"])):
-                probes.append(Probe(f"project.json {label} / {command[0]}", command, names=("project.json",),
-                                    prep=lambda d, c=change: c(d / "P" / "project.json", ("config",)),
-                                    quick=(n + k) % 2 == 0))
+                probes.append(
+                    Probe(
+                        f"project.json {label} / {command[0]}",
+                        command,
+                        names=("project.json",),
+                        prep=lambda d, c=change: c(d / "P" / "project.json", ("config",)),
+                        quick=(n + k) % 2 == 0,
+                    )
+                )
             for k, command in enumerate((["resume", "RUN", "--quiet"], ["info", "RUN"])):
-                probes.append(Probe(f"config.json {label} / {command[0]}", command, names=("config.json",),
-                                    prep=lambda d, c=change: c(d / run_rel / "config.json", ()),
-                                    quick=(n + k) % 2 == 0))
-        for n, (label, line) in enumerate((("invalid UTF-8 line", b'\xff\xfe{"kind": "step"}'),
-                                           ("non-object line", b"[1, 2, 3]"))):
+                probes.append(
+                    Probe(
+                        f"config.json {label} / {command[0]}",
+                        command,
+                        names=("config.json",),
+                        prep=lambda d, c=change: c(d / run_rel / "config.json", ()),
+                        quick=(n + k) % 2 == 0,
+                    )
+                )
+        for n, (label, line) in enumerate(
+            (("invalid UTF-8 line", b'\xff\xfe{"kind": "step"}'), ("non-object line", b"[1, 2, 3]"))
+        ):
+
             def prep(d: Path, line: bytes = line) -> None:
                 path = d / run_rel / "metrics.jsonl"
                 lines = path.read_bytes().splitlines(keepends=True)
                 path.write_bytes(b"".join(lines[:middle] + [line + b"\n"] + lines[middle:]))
 
-            for k, command in enumerate((["info", "RUN"], ["average", "RUN"],
-                                         ["resume", "RUN", "--epochs", 3, "--quiet"])):
-                probes.append(Probe(f"metrics.jsonl {label} / {command[0]}", command, prep=prep,
-                                    warning=("metrics.jsonl", middle + 1), quick=(n + k) % 2 == 0))
+            for k, command in enumerate(
+                (["info", "RUN"], ["average", "RUN"], ["resume", "RUN", "--epochs", 3, "--quiet"])
+            ):
+                probes.append(
+                    Probe(
+                        f"metrics.jsonl {label} / {command[0]}",
+                        command,
+                        prep=prep,
+                        warning=("metrics.jsonl", middle + 1),
+                        quick=(n + k) % 2 == 0,
+                    )
+                )
         ck = ["CK", "--out", "x.png"]
         for label, command in (  # (any file written -- Q/, x.png -- counts as a change)
             ("new --set ema_decay=NaN", ["new", "Q", "--set", "ema_decay=NaN"]),
@@ -538,6 +589,7 @@ class Bench:
                 state = load(path)
                 change(state)
                 torch.save(state, path)
+
             return prep
 
         def nan_g(state: dict) -> None:
@@ -559,11 +611,19 @@ class Bench:
             ("string space", craft(lambda s: s.__setitem__("space", "hair x eyes")), commands, {"info", "sample"}),
             ("list g", craft(lambda s: s.__setitem__("g", list(s["g"].values()))), commands, {"sample", "export"}),
             ("text epoch", craft(lambda s: s.__setitem__("epoch", "two")), commands, {"info", "resume"}),
-            ("list ema", craft(lambda s: s.__setitem__("ema", list(s["ema"].values()))), commands,
-             {"sample", "average"}),
+            (
+                "list ema",
+                craft(lambda s: s.__setitem__("ema", list(s["ema"].values()))),
+                commands,
+                {"sample", "average"},
+            ),
             ("missing d", craft(lambda s: s.pop("d")), ["resume"], {"resume"}),
-            ("8 flipped bytes in G", lambda d: flip_tensor_bytes(d / run_rel / "checkpoints" / "epoch_0002.pt",
-                                                                 g_key), commands, {"sample", "average"}),
+            (
+                "8 flipped bytes in G",
+                lambda d: flip_tensor_bytes(d / run_rel / "checkpoints" / "epoch_0002.pt", g_key),
+                commands,
+                {"sample", "average"},
+            ),
             ("NaN in G", craft(nan_g), ["sample", "export", "average", "resume"], {"sample", "export"}),
         )
         for label, prep, names, quick in crafts:
@@ -572,22 +632,34 @@ class Bench:
                 if label == "list ema" and name in ("sample", "export", "average"):
                     command.append("--ema")
                 wanted = ("epoch_0002.pt", g_key) if (label == "NaN in G" and name == "sample") else ("epoch_0002.pt",)
-                probes.append(Probe(f"checkpoint with {label} / {name}", command, prep=prep, names=wanted,
-                                    quick=name in quick))
+                probes.append(
+                    Probe(f"checkpoint with {label} / {name}", command, prep=prep, names=wanted, quick=name in quick)
+                )
         other = "P/" + str(run_rel.relative_to("P") / "checkpoints" / "epoch_0001.pt")
         probes += [
-            Probe("export --out another checkpoint --force", names=("epoch_0001.pt",),
-                  command=["export", "CK", "--format", "state_dict", "--out", other, "--force"]),
-            Probe("sample --out another checkpoint --force", ["sample", "CK", "--out", other, "--force"],
-                  names=("epoch_0001.pt",)),
-            Probe("judge train --out FILE/sub", ["judge", "train", "builtin:digits", "--out", "afile/sub"],
-                  prep=lambda d: (d / "afile").write_text("a regular file\n"), names=("afile",), limit=30.0),
+            Probe(
+                "export --out another checkpoint --force",
+                names=("epoch_0001.pt",),
+                command=["export", "CK", "--format", "state_dict", "--out", other, "--force"],
+            ),
+            Probe(
+                "sample --out another checkpoint --force",
+                ["sample", "CK", "--out", other, "--force"],
+                names=("epoch_0001.pt",),
+            ),
+            Probe(
+                "judge train --out FILE/sub",
+                ["judge", "train", "builtin:digits", "--out", "afile/sub"],
+                prep=lambda d: (d / "afile").write_text("a regular file\n"),
+                names=("afile",),
+                limit=30.0,
+            ),
         ]
         for p in probes:
             p.run_rel = run_rel
         return probes
 
-    def run_probe(self, base: Path, index: int, probe: "Probe") -> None:
+    def run_probe(self, base: Path, index: int, probe: Probe) -> None:
         folder = self.work / "malformed" / f"{index:03d}"
         shutil.copytree(base, folder)
         if probe.prep:
@@ -595,8 +667,10 @@ class Bench:
         ck = folder / probe.run_rel / "checkpoints" / "epoch_0002.pt"
         names = {"P": folder / "P", "RUN": folder / probe.run_rel, "CK": ck}
         args = [names.get(str(a), a) for a in probe.command]
-        args = [folder / a if isinstance(a, str) and (a.startswith("P/") or a in ("x.png", "x.pt", "Q", "afile/sub"))
-                else a for a in args]
+        args = [
+            folder / a if isinstance(a, str) and (a.startswith("P/") or a in ("x.png", "x.pt", "Q", "afile/sub")) else a
+            for a in args
+        ]
         before, runs_before = hashes(folder), len(runs(folder / "P"))
         res = self.cli(*args, timeout=TRAIN_TIMEOUT if probe.warning else CMD_TIMEOUT)
         if probe.warning:
@@ -604,8 +678,13 @@ class Bench:
             if "Traceback" in res.err:
                 problems.append("traceback on stderr")
             file_name, line = probe.warning
-            warned = [x for x in _lines(res.err) if x.startswith("warning:") and file_name in x
-                      and re.search(rf"\b{line}\b", re.sub(r"\S*" + re.escape(file_name), "", x))]
+            warned = [
+                x
+                for x in _lines(res.err)
+                if x.startswith("warning:")
+                and file_name in x
+                and re.search(rf"\b{line}\b", re.sub(r"\S*" + re.escape(file_name), "", x))
+            ]
             if not warned:
                 seen = [x for x in _lines(res.err) if x.startswith("warning:")]
                 problems.append(f"no 'warning:' naming {file_name} line {line} (saw {short(seen[:2], 100)})")
@@ -716,8 +795,11 @@ class Bench:
         project = self.new_project(self.work / "empty-run" / "P", "epochs=2")
         self.train("train", project)
         good = runs(project)[-1]
-        for label, options in (("batch_size=4000", ["--set", "batch_size=4000"]), ("--device cuda:7", ["--device",
-                               "cuda:7"]), ("a missing dataset folder", ["--set", "dataset=folder:/nonexistent-set"])):
+        for label, options in (
+            ("batch_size=4000", ["--set", "batch_size=4000"]),
+            ("--device cuda:7", ["--device", "cuda:7"]),
+            ("a missing dataset folder", ["--set", "dataset=folder:/nonexistent-set"]),
+        ):
             count = len(runs(project))
             res = self.cli("train", project, *options, "--quiet", timeout=TRAIN_TIMEOUT)
             problems = one_line_error(res, 2)
@@ -763,8 +845,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, help="kill -9 cases (default 10, 3 with --quick)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random moments (default 0)")
     parser.add_argument("--keep", metavar="DIR", help="work in DIR (new or empty) and keep it")
-    parser.add_argument("--only", action="append", choices=CATEGORIES, metavar="CATEGORY",
-                        help=f"run only this category (repeatable): {', '.join(CATEGORIES)}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=CATEGORIES,
+        metavar="CATEGORY",
+        help=f"run only this category (repeatable): {', '.join(CATEGORIES)}",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="also a line for each case that held")
     parser.add_argument("--jobs", type=int, default=2, help="malformed cases run at once (default 2)")
     args = parser.parse_args(argv)

@@ -16,13 +16,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from studio.core.events import RunStarted, StepMetrics  # noqa: E402
-from studio.core.rundir import RunDirectory  # noqa: E402
-from studio.core.trainer import Trainer  # noqa: E402
-from studio.data.dataset import load_dataset  # noqa: E402
-from studio.presets import load_preset  # noqa: E402
+from studio.core.events import RunStarted, StepMetrics
+from studio.core.rundir import RunDirectory
+from studio.core.trainer import Trainer
+from studio.data.dataset import load_dataset
+from studio.presets import load_preset
 
 
 def measure(preset: str, steps: int, warmup: int, **overrides) -> tuple[float, str]:
@@ -41,8 +41,9 @@ def measure(preset: str, steps: int, warmup: int, **overrides) -> tuple[float, s
         elif isinstance(event, RunStarted):
             info["device"], info["precision"] = event.device, event.precision
 
-    trainer = Trainer(config, dataset, RunDirectory("/nonexistent"), on_event, max_steps=warmup + steps,
-                      write_files=False)
+    trainer = Trainer(
+        config, dataset, RunDirectory("/nonexistent"), on_event, max_steps=warmup + steps, write_files=False
+    )
     result = trainer.run()
     if result.reason == "error":
         raise SystemExit(f"error: {result.message}")
@@ -59,15 +60,19 @@ def main() -> None:
     parser.add_argument("--device")
     parser.add_argument("--precision")
     parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--torch-dropout", action="store_true",
-                        help="D's dropout as torch.nn.Dropout (a Bernoulli draw per element), for comparison")
+    parser.add_argument(
+        "--torch-dropout",
+        action="store_true",
+        help="D's dropout as torch.nn.Dropout (a Bernoulli draw per element), for comparison",
+    )
     args = parser.parse_args()
     if args.torch_dropout:
         import studio.core.models.discriminator as discriminator
 
         discriminator.ByteDropout = torch.nn.Dropout
-    rate, where = measure(args.preset, args.steps, args.warmup, device=args.device, precision=args.precision,
-                          batch_size=args.batch_size)
+    rate, where = measure(
+        args.preset, args.steps, args.warmup, device=args.device, precision=args.precision, batch_size=args.batch_size
+    )
     dropout = "torch.nn.Dropout" if args.torch_dropout else "ByteDropout"
     print(f"{args.preset} ({where}, D dropout {dropout}): {args.steps} steps")
     print(f"{args.preset}: {rate:.1f} img/s")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import torch
 
 from studio.core.conditions import Categorical, MultiAttribute, MultiLabel, NoCondition
@@ -16,9 +18,22 @@ SPACES = {
 }
 
 
+def cli_settings(**values) -> list[str]:
+    """``--set KEY=VALUE`` arguments for the command line, each value written as JSON."""
+    return [arg for key, value in values.items() for arg in ("--set", f"{key}={json.dumps(value)}")]
+
+
 def tiny_config(**changes) -> TrainConfig:
     base = dict(
-        image_size=32, nz=8, ngf=4, ndf=4, batch_size=8, epochs=2, log_every=1, device="cpu", precision="float32",
+        image_size=32,
+        nz=8,
+        ngf=4,
+        ndf=4,
+        batch_size=8,
+        epochs=2,
+        log_every=1,
+        device="cpu",
+        precision="float32",
         sample_grid_max=16,
     )
     base.update(changes)

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import cli_settings
 from PIL import Image
 
 from studio.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = ["--set", "dataset_size=48", "--set", "image_size=32", "--set", "ngf=4", "--set", "ndf=4",
-        "--set", "batch_size=16", "--set", "epochs=2", "--set", "log_every=1", "--set", "precision=\"float32\""]
+TINY = cli_settings(
+    dataset_size=48, image_size=32, ngf=4, ndf=4, batch_size=16, epochs=2, log_every=1, precision="float32"
+)
 
 
 @pytest.fixture
@@ -45,14 +47,32 @@ def test_train_sample_info_resume(project, tmp_path, capsys):
     assert checkpoint.is_file() and (run / "samples" / "epoch_0002.png").is_file()
 
     grid = tmp_path / "grid.png"
-    assert main(["sample", str(checkpoint), "--out", str(grid), "--fix", "blue eyes", "--cols", "hair", "--n", "3"]) == 0
+    assert (
+        main(["sample", str(checkpoint), "--out", str(grid), "--fix", "blue eyes", "--cols", "hair", "--n", "3"]) == 0
+    )
     image = Image.open(grid)
     # 3 rows x 12 hair colours of 32 px with 2 px padding, plus caption margins.
     assert image.width > 12 * 34 and image.height > 3 * 34
 
     plain = tmp_path / "plain.png"
-    assert main(["sample", str(checkpoint), "--out", str(plain), "--condition", "red hair, green eyes",
-                 "--n", "4", "--no-captions", "--scale", "2"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                str(checkpoint),
+                "--out",
+                str(plain),
+                "--condition",
+                "red hair, green eyes",
+                "--n",
+                "4",
+                "--no-captions",
+                "--scale",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert Image.open(plain).size == (2 * (4 * 34 + 2), 2 * (34 + 2))
 
     assert main(["info", str(checkpoint)]) == 0
@@ -109,7 +129,7 @@ def test_minutes_must_be_positive(project, capsys):
         (["new", "{tmp}/p", "--dataset", "imagenet:x"], "unknown source 'imagenet'"),
         (["new", "{tmp}/p", "--dataset", "folder:{tmp}/missing"], "no such folder"),
         (["new", "{tmp}/p", "--set", "ngf=-3"], "ngf is -3"),
-        (["new", "{tmp}/p", "--preset", "cgan-hair-eyes", "--set", "loss=\"wgan-gp\""], "BatchNorm"),
+        (["new", "{tmp}/p", "--preset", "cgan-hair-eyes", "--set", 'loss="wgan-gp"'], "BatchNorm"),
         (["sample", "{tmp}/missing.pt", "--out", "{tmp}/o.png"], "no such checkpoint"),
         (["info", "{tmp}"], "not a project, run folder or checkpoint"),
         (["resume", "{tmp}"], "not a project, run folder or checkpoint"),
@@ -135,8 +155,13 @@ def test_help_and_errors_from_a_real_process(tmp_path):
     for argv in (["-m", "studio", "--help"], ["main.py", "--help"]):
         done = subprocess.run([sys.executable, *argv], cwd=REPO, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0 and "usage" in done.stdout.lower()
-    done = subprocess.run([sys.executable, "-m", "studio", "info", str(tmp_path / "x.pt")], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "studio", "info", str(tmp_path / "x.pt")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
 
 
@@ -145,7 +170,10 @@ def test_ctrl_c_finishes_the_step_writes_a_checkpoint_and_exits_cleanly(project)
 
     proc = subprocess.Popen(
         [sys.executable, "-m", "studio", "train", str(project), "--quiet", "--epochs", "1000"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         for line in proc.stdout:

@@ -4,13 +4,23 @@ import json
 
 import pytest
 import torch
+from helpers import cli_settings
 from PIL import Image
 
 from studio.cli import main
 
-TINY = ["--set", "dataset_size=32", "--set", "image_size=32", "--set", "ngf=4", "--set", "ndf=4",
-        "--set", "batch_size=16", "--set", "epochs=3", "--set", "log_every=1", "--set", "precision=\"float32\"",
-        "--set", "ema=true", "--set", "ema_decay=0.5"]
+TINY = cli_settings(
+    dataset_size=32,
+    image_size=32,
+    ngf=4,
+    ndf=4,
+    batch_size=16,
+    epochs=3,
+    log_every=1,
+    precision="float32",
+    ema=True,
+    ema_decay=0.5,
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +55,21 @@ def test_average_lists_writes_and_never_overwrites(run, capsys):
     assert main(["average", str(run), "--epochs", "2-3"]) == 2
     assert "already exists" in one_line_error(capsys) and written.read_bytes() == before
 
-    assert main(["average", str(run), "--files", "epoch_0001.pt", "epoch_0003.pt", "--no-bn-reestimate",
-                 "--out", "average_plain"]) == 0
+    assert (
+        main(
+            [
+                "average",
+                str(run),
+                "--files",
+                "epoch_0001.pt",
+                "epoch_0003.pt",
+                "--no-bn-reestimate",
+                "--out",
+                "average_plain",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "averaged from the checkpoints (not re-estimated)" in out
     assert (run / "checkpoints" / "average_plain.pt").is_file()
@@ -76,7 +99,9 @@ def test_average_refuses_bad_selections(run, tmp_path, capsys):
 @pytest.mark.parametrize("fmt", ["state_dict", "torchscript"])
 def test_export_writes_the_generator_and_its_description(run, tmp_path, capsys, fmt):
     out = tmp_path / f"g_{fmt}.pt"
-    assert main(["export", str(run / "checkpoints" / "epoch_0003.pt"), "--ema", "--format", fmt, "--out", str(out)]) == 0
+    assert (
+        main(["export", str(run / "checkpoints" / "epoch_0003.pt"), "--ema", "--format", fmt, "--out", str(out)]) == 0
+    )
     assert f"wrote {out}" in capsys.readouterr().out
     info = json.loads((tmp_path / f"g_{fmt}.pt.json").read_text())
     assert info["source"]["which"] == "ema" and info["inputs"]["condition"]["shape"] == ["N", 22]
@@ -87,18 +112,72 @@ def test_export_writes_the_generator_and_its_description(run, tmp_path, capsys, 
 def test_sample_truncation_interpolation_and_sheet(run, tmp_path, capsys):
     checkpoint = str(run / "checkpoints" / "epoch_0003.pt")
     trunc = tmp_path / "trunc.png"
-    assert main(["sample", checkpoint, "--out", str(trunc), "--condition", "red hair, blue eyes", "--n", "4",
-                 "--truncation", "0.5", "--truncation-mode", "rescale", "--no-captions"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                checkpoint,
+                "--out",
+                str(trunc),
+                "--condition",
+                "red hair, blue eyes",
+                "--n",
+                "4",
+                "--truncation",
+                "0.5",
+                "--truncation-mode",
+                "rescale",
+                "--no-captions",
+            ]
+        )
+        == 0
+    )
     assert Image.open(trunc).size == (4 * 34 + 2, 34 + 2)
 
     walk = tmp_path / "walk.png"
-    assert main(["sample", checkpoint, "--out", str(walk), "--interpolate", "noise", "--condition",
-                 "red hair, blue eyes", "--condition", "blonde hair, green eyes", "--steps", "6", "--no-captions"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                checkpoint,
+                "--out",
+                str(walk),
+                "--interpolate",
+                "noise",
+                "--condition",
+                "red hair, blue eyes",
+                "--condition",
+                "blonde hair, green eyes",
+                "--steps",
+                "6",
+                "--no-captions",
+            ]
+        )
+        == 0
+    )
     assert Image.open(walk).size == (6 * 34 + 2, 2 * 34 + 2)
 
     blend = tmp_path / "blend.png"
-    assert main(["sample", checkpoint, "--out", str(blend), "--interpolate", "condition", "--condition",
-                 "red hair, blue eyes", "--condition", "blonde hair, blue eyes", "--n", "3", "--no-captions"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                checkpoint,
+                "--out",
+                str(blend),
+                "--interpolate",
+                "condition",
+                "--condition",
+                "red hair, blue eyes",
+                "--condition",
+                "blonde hair, blue eyes",
+                "--n",
+                "3",
+                "--no-captions",
+            ]
+        )
+        == 0
+    )
     assert Image.open(blend).size == (8 * 34 + 2, 3 * 34 + 2)
     assert main(["sample", checkpoint, "--out", str(tmp_path / "x.png"), "--interpolate", "condition"]) == 2
     assert "exactly two" in one_line_error(capsys)

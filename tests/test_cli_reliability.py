@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import cli_settings
 
 from studio.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = ["--set", "dataset_size=48", "--set", "image_size=32", "--set", "ngf=4", "--set", "ndf=4",
-        "--set", "batch_size=16", "--set", "epochs=2", "--set", "log_every=1", "--set", "precision=\"float32\""]
+TINY = cli_settings(
+    dataset_size=48, image_size=32, ngf=4, ndf=4, batch_size=16, epochs=2, log_every=1, precision="float32"
+)
 
 
 @pytest.fixture
@@ -40,8 +42,18 @@ def one_line_error(capsys) -> str:
     return err
 
 
-@pytest.mark.parametrize("setting", ["ema_decay=NaN", "g_lr=Infinity", "lr_gamma=NaN", "d_dropout=-Infinity",
-                                     "g_betas=[\"a\",\"b\"]", "d_betas=[null,0.9]", "g_betas=[[0.5],0.9]"])
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "ema_decay=NaN",
+        "g_lr=Infinity",
+        "lr_gamma=NaN",
+        "d_dropout=-Infinity",
+        'g_betas=["a","b"]',
+        "d_betas=[null,0.9]",
+        "g_betas=[[0.5],0.9]",
+    ],
+)
 def test_non_finite_and_non_numeric_settings_are_refused_by_name(project, capsys, setting):
     before = (project / "project.json").read_bytes()
     assert main(["train", str(project), "--set", setting]) == 2
@@ -99,9 +111,11 @@ def test_train_options_refuse_non_finite_values(project, capsys, option):
 def test_outputs_never_overwrite_a_checkpoint_even_with_force(trained, capsys):
     first, second = trained / "checkpoints" / "epoch_0001.pt", trained / "checkpoints" / "epoch_0002.pt"
     before = {p: p.read_bytes() for p in (first, second)}
-    for argv in (["export", str(second), "--format", "state_dict", "--out", str(first), "--force"],
-                 ["sample", str(second), "--out", str(second), "--force"],
-                 ["export", str(second), "--format", "state_dict", "--out", str(trained / "checkpoints" / "g.pt")]):
+    for argv in (
+        ["export", str(second), "--format", "state_dict", "--out", str(first), "--force"],
+        ["sample", str(second), "--out", str(second), "--force"],
+        ["export", str(second), "--format", "state_dict", "--out", str(trained / "checkpoints" / "g.pt")],
+    ):
         assert main(argv) == 2
         assert str(trained) in one_line_error(capsys)
     assert {p: p.read_bytes() for p in (first, second)} == before
@@ -109,7 +123,7 @@ def test_outputs_never_overwrite_a_checkpoint_even_with_force(trained, capsys):
 
 
 def test_bad_input_to_train_leaves_no_run_folder(project, capsys):
-    for setting in ("batch_size=4000", "device=\"cuda:7\""):
+    for setting in ("batch_size=4000", 'device="cuda:7"'):
         assert main(["train", str(project), "--set", setting]) == 2
         one_line_error(capsys)
     assert main(["train", str(project), "--device", "cuda:3"]) == 2
@@ -126,8 +140,10 @@ def test_a_damaged_metrics_line_is_a_one_line_warning_and_the_run_stays_usable(p
     capsys.readouterr()
     assert main(["info", str(run)]) == 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"warning: {metrics}: line 2 skipped (not UTF-8 text)",
-                   f"warning: {metrics}: line 3 skipped (not an object but a JSON number)"]
+    assert err == [
+        f"warning: {metrics}: line 2 skipped (not UTF-8 text)",
+        f"warning: {metrics}: line 3 skipped (not an object but a JSON number)",
+    ]
     assert main(["resume", str(project), "--epochs", "2", "--quiet"]) == 0
     assert (run / "checkpoints" / "epoch_0002.pt").is_file()
 
@@ -135,7 +151,11 @@ def test_a_damaged_metrics_line_is_a_one_line_warning_and_the_run_stays_usable(p
 def _start_training(project, *extra, **popen):
     return subprocess.Popen(
         [sys.executable, "-m", "studio", "train", str(project), "--quiet", "--epochs", "1000", *extra],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
     )
 
 

@@ -18,7 +18,7 @@ from studio.core.rundir import CheckpointInfo, RunDirectory
 from studio.core.trainer import check_trainable
 from studio.errors import RunBusyError, StudioError
 
-__all__ = ["ResumePlan", "plan_resume", "create_run", "resumable_run", "refuse_if_busy", "tidy_run"]
+__all__ = ["ResumePlan", "plan_resume", "create_run", "resumable_run", "refuse_if_busy", "tidy_run", "describe_writer"]
 
 
 @dataclass
@@ -38,10 +38,31 @@ class ResumePlan:
         return f"the run has {len(self.later)} later checkpoint(s), up to {last}, which training would overwrite"
 
 
-def create_run(runs_dir: str | Path, config: TrainConfig, dataset) -> RunDirectory:
-    """A new run folder for ``config`` on ``dataset``, made only once training can start."""
-    check_trainable(config, dataset, source="settings")
+def create_run(runs_dir: str | Path, config: TrainConfig, dataset=None) -> RunDirectory:
+    """A new run folder for ``config`` on ``dataset``, made only once training can start.
+
+    Without ``dataset`` (it is still to be loaded) only what can be known
+    without the data is checked first: the settings and the device.
+    """
+    if dataset is not None:
+        check_trainable(config, dataset, source="settings")
+    else:
+        from studio.core.device import resolve_device
+
+        config.validate("settings")
+        resolve_device(config.device)
     return RunDirectory.create(runs_dir, config)
+
+
+def describe_writer(writer: dict) -> str:
+    """'process 123 on host since 2024-05-01 10:00:00 (studio train ...)': who trains a run, leaving out the unknown."""
+    known = {k: str(v) for k, v in writer.items() if v not in (None, "", "?")}
+    text = f"process {known.get('pid', '?')} on {known.get('host', '?')}"
+    if "since" in known:
+        text += f" since {known['since']}"
+    if "command" in known:
+        text += f" ({known['command']})"
+    return text
 
 
 def tidy_run(run: RunDirectory) -> list[Path]:
@@ -53,8 +74,7 @@ def refuse_if_busy(run: RunDirectory) -> None:
     holder = run.writer()
     if holder is not None:
         raise RunBusyError(
-            f"{run.path}: this run is being trained by process {holder.get('pid', '?')} on "
-            f"{holder.get('host', '?')} (since {holder.get('since', '?')}); wait for it to end, or stop it first"
+            f"{run.path}: this run is being trained by {describe_writer(holder)}; wait for it to end, or stop it first"
         )
 
 
@@ -70,12 +90,16 @@ def resumable_run(project) -> RunDirectory:
 
 
 def plan_resume(
-    target: str | Path | RunDirectory, epochs: int | None = None, device: str | None = None
+    target: str | Path | RunDirectory,
+    epochs: int | None = None,
+    device: str | None = None,
+    at_least: int | None = None,
 ) -> ResumePlan:
     """What resuming ``target`` (a project folder, run folder or checkpoint file) would do, or why it cannot.
 
-    ``epochs`` is the total to train to (default: the run's own); a run that has
-    already done them is refused with what to change.
+    ``epochs`` is the total to train to (default: the run's own); ``at_least``
+    prolongs a run to that many when it is more. A run that has already done
+    them is refused with what to change.
     """
     from studio.project import PROJECT_FILE, Project
 
@@ -108,6 +132,8 @@ def plan_resume(
         done = latest.epoch if latest.complete_epoch else latest.epoch - 1
     saved = run.read_config()
     total = epochs if epochs is not None else saved.epochs
+    if at_least is not None:
+        total = max(total, at_least)
     if done >= total:
         raise StudioError(
             f"{run.path}: this run has completed its {done} epochs; ask for more epochs to train it further "

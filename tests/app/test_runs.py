@@ -77,3 +77,21 @@ def test_an_averaged_generator_is_not_resumed(project, tmp_path):
     path = save_average(run, average_checkpoints([run.checkpoint_path(1), run.checkpoint_path(2)]), None)
     with pytest.raises(StudioError, match="an averaged generator holds no training state"):
         plan_resume(path)
+
+
+def test_a_run_whose_data_is_still_to_load_is_checked_for_what_can_be_known(project):
+    # The window shows a new run at once and loads its data in the worker: settings and device first.
+    with pytest.raises(ConfigError, match="this PyTorch sees no CUDA GPU|only"):
+        create_run(project.runs_dir, project.config.replace(device="cuda:7"))
+    assert not project.runs_dir.exists() or not list(project.runs_dir.iterdir())
+    assert create_run(project.runs_dir, project.config).exists()
+
+
+def test_who_trains_a_run_is_said_the_same_everywhere(project):
+    from studio.app.runs import describe_writer
+
+    assert (
+        describe_writer({"pid": 7, "host": "h", "since": "2024-05-01 10:00:00", "command": "studio train p"})
+        == "process 7 on h since 2024-05-01 10:00:00 (studio train p)"
+    )
+    assert describe_writer({"pid": 7, "host": "", "since": None}) == "process 7 on ?"
