@@ -173,10 +173,10 @@ class FloatSpinBox(QDoubleSpinBox):
         self.setKeyboardTracking(False)
         self.valueChanged.connect(lambda _: self.edited.emit())
 
-    def textFromValue(self, value: float) -> str:  # noqa: N802
+    def textFromValue(self, value: float) -> str:
         return f"{value:.6g}"
 
-    def valueFromText(self, text: str) -> float:  # noqa: N802
+    def valueFromText(self, text: str) -> float:
         try:
             value = float(text.replace(self.suffix(), "").strip())
         except ValueError:
@@ -197,12 +197,12 @@ class FloatSpinBox(QDoubleSpinBox):
             return QValidator.State.Acceptable, text, pos
         return QValidator.State.Intermediate, text, pos
 
-    def setValue(self, value: float) -> None:  # noqa: N802
+    def setValue(self, value: float) -> None:
         """Show ``value``; NaN and infinity are refused (the value shown stays)."""
         if math.isfinite(value):
             super().setValue(value)
 
-    def stepBy(self, steps: int) -> None:  # noqa: N802
+    def stepBy(self, steps: int) -> None:
         if self.log_step and self.value() > 0:
             self.setValue(self.value() * (10 ** (steps / 4)))
         else:
@@ -292,7 +292,7 @@ class BetasEditor(QWidget):
             with signals_blocked(spin):
                 spin.setValue(float(v))
 
-    def blockSignals(self, block: bool) -> bool:  # noqa: N802 - also block the spins for signals_blocked
+    def blockSignals(self, block: bool) -> bool:
         for spin in self.spins:
             spin.blockSignals(block)
         return super().blockSignals(block)
@@ -495,8 +495,13 @@ class ConfigBinder(QObject):
             and known[3] < config.batch_size
         ):
             # The trainer refuses this too, but only at Train; here it is refused at the field.
-            return None, space, (
-                f"{config.dataset} has {known[3]} images, fewer than one batch ({config.batch_size}); lower batch_size"
+            return (
+                None,
+                space,
+                (
+                    f"{config.dataset} has {known[3]} images, fewer than one batch ({config.batch_size}); "
+                    "lower batch_size"
+                ),
             )
         return config, space, ""
 
@@ -541,4 +546,3 @@ class ConfigBinder(QObject):
     @property
     def valid(self) -> bool:
         return not self.error
-

@@ -159,8 +159,15 @@ class TrainingDashboard(QWidget):
             self._progress_dirty = True
         elif isinstance(event, EpochEnd):
             self.timeline.add_frame(
-                TimelineFrame(event.epoch, event.rows, event.cols, list(event.row_captions),
-                              list(event.col_captions), path=event.sample_path, grid=event.grid)
+                TimelineFrame(
+                    event.epoch,
+                    event.rows,
+                    event.cols,
+                    list(event.row_captions),
+                    list(event.col_captions),
+                    path=event.sample_path,
+                    grid=event.grid,
+                )
             )
         elif isinstance(event, RunStarted):
             self._on_started(event)
@@ -232,7 +239,7 @@ class TrainingDashboard(QWidget):
         self.started = None
         self.last_metrics = None
         self.plots.clear()
-        self.plots.set_has_aux(files.has_aux or files.config.family == "acgan")
+        self.plots.set_has_aux(files.has_aux or files.config.family_spec.has_aux)
         self.plots.extend(files.rows)
         self.plots.fit_tight()
         self.timeline.set_frames(files.frames)
@@ -240,4 +247,3 @@ class TrainingDashboard(QWidget):
         self.controls.reset_progress()
         self.title.setText(title)
         self.statusChanged.emit("", "")
-

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from superqt import QCollapsible
 from superqt.utils import signals_blocked
 
-from studio.core.config import FAMILIES, TrainConfig
+from studio.core.config import FAMILIES, FAMILY_TABLE, TrainConfig, family_keys, family_spec
 from studio.gui.binding import FIELDS, LABELS, ConfigBinder, make_editor
 from studio.gui.scroll import fill_with_scroll
 
@@ -31,25 +31,50 @@ __all__ = ["ModelPanel", "GROUPS", "parameter_counts"]
 
 # (title, always visible, behind "More ...")
 GROUPS = (
-    ("Model", ("family", "image_size", "channels", "nz", "ngf", "ndf"),
-     ("g_input", "g_conditioning", "g_embed", "g_activation", "d_head", "d_embed", "d_dropout", "d_batchnorm",
-      "d_spectral_norm", "d_minibatch_std")),
-    ("Loss", ("loss", "aux_weight", "aux_on_fake", "label_smoothing", "label_noise", "label_flip", "d_steps",
-              "g_steps"),
-     ("gp_weight", "mode_seeking")),
-    ("Optimisation", ("batch_size", "epochs", "g_lr", "g_betas", "d_lr", "d_betas", "lr_step_epochs", "lr_gamma",
-                      "ema", "ema_decay"), ()),
+    (
+        "Model",
+        ("family", "image_size", "channels", "nz", "ngf", "ndf"),
+        (
+            "g_input",
+            "g_conditioning",
+            "g_embed",
+            "g_activation",
+            "d_head",
+            "d_embed",
+            "d_dropout",
+            "d_batchnorm",
+            "d_spectral_norm",
+            "d_minibatch_std",
+        ),
+    ),
+    (
+        "Loss",
+        ("loss", "aux_weight", "aux_on_fake", "label_smoothing", "label_noise", "label_flip", "d_steps", "g_steps"),
+        ("gp_weight", "mode_seeking"),
+    ),
+    (
+        "Optimisation",
+        (
+            "batch_size",
+            "epochs",
+            "g_lr",
+            "g_betas",
+            "d_lr",
+            "d_betas",
+            "lr_step_epochs",
+            "lr_gamma",
+            "ema",
+            "ema_decay",
+        ),
+        (),
+    ),
     ("Run", ("seed", "device", "precision"), ("log_every", "checkpoint_every", "sample_grid_max")),
 )
 # Settings the dataset panel edits.
 DATASET_KEYS = ("dataset", "dataset_size")
 
-FAMILY_TITLES = {
-    "dcgan": "DCGAN (unconditional)",
-    "cgan-concat": "cGAN, condition concatenated",
-    "cgan-projection": "cGAN, projection D",
-    "acgan": "ACGAN (auxiliary classifier)",
-}
+# The family picker's text: each family's title in the one table of families.
+FAMILY_TITLES = {name: family.title for name, family in FAMILY_TABLE.items()}
 
 
 def parameter_counts(config: TrainConfig, space) -> tuple[int, int]:
@@ -77,6 +102,39 @@ class ModelPanel(QWidget):
         self._presets = {}
         self.parameters: tuple[int, int] | None = None  # (G, D) for the settings shown
 
+        content = QWidget()
+        content.setObjectName("modelPanelContent")
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(8)
+        self._build_top(layout)
+        self._build_groups(layout)
+        layout.addStretch(1)
+        fill_with_scroll(self, content)
+
+        for key in self.editors:
+            binder.bind(self.editors[key])
+        family = self.editors["family"]
+        for i in range(family.count()):
+            family.setItemText(i, FAMILY_TITLES.get(family.itemData(i), family.itemText(i)))
+
+        self._counts_timer = QTimer(self)
+        self._counts_timer.setSingleShot(True)
+        self._counts_timer.setInterval(150)
+        self._counts_timer.timeout.connect(self._update_counts)
+        binder.configChanged.connect(self._on_config_changed)
+        binder.spaceChanged.connect(self._on_space_changed)
+        binder.validityChanged.connect(self._on_validity_changed)
+        # Asked before a preset replaces the settings shown (the window asks when they are unsaved).
+        self.confirm_preset: Callable[[str], bool] = lambda name: True
+        self._shown_preset = ""
+        self.preset_combo.activated.connect(self._on_preset_activated)
+        self.load_presets()
+        self._on_space_changed(binder.space)
+        self._on_config_changed(binder.config)
+
+    def _build_top(self, layout: QVBoxLayout) -> None:
+        """The preset picker and the lines about the settings: condition, parameter counts, what is wrong."""
         self.preset_combo = QComboBox()
         self.preset_combo.setObjectName("presetCombo")
         self.preset_combo.setToolTip(
@@ -100,12 +158,6 @@ class ModelPanel(QWidget):
         self.counts = QLabel()
         self.counts.setObjectName("parameterCounts")
         self.counts.setToolTip("Trainable parameters of the generator and the discriminator with these settings")
-
-        content = QWidget()
-        content.setObjectName("modelPanelContent")
-        layout = QVBoxLayout(content)
-        layout.setContentsMargins(6, 6, 6, 6)
-        layout.setSpacing(8)
         top = QFormLayout()
         top.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         top.addRow("Preset", self.preset_combo)
@@ -115,6 +167,8 @@ class ModelPanel(QWidget):
         layout.addWidget(self.counts)
         layout.addWidget(self.message)
 
+    def _build_groups(self, layout: QVBoxLayout) -> None:
+        """One box of editors per group of :data:`GROUPS`, the rarer settings behind "More ..."."""
         self.editors = {}
         self.labels = {}
         self._collapsible_of: dict[str, QCollapsible] = {}
@@ -143,30 +197,6 @@ class ModelPanel(QWidget):
             box.setObjectName("groupOther")
             box.setLayout(self._form(others))
             layout.addWidget(box)
-        layout.addStretch(1)
-
-        fill_with_scroll(self, content)
-
-        for key in self.editors:
-            binder.bind(self.editors[key])
-        family = self.editors["family"]
-        for i in range(family.count()):
-            family.setItemText(i, FAMILY_TITLES.get(family.itemData(i), family.itemText(i)))
-
-        self._counts_timer = QTimer(self)
-        self._counts_timer.setSingleShot(True)
-        self._counts_timer.setInterval(150)
-        self._counts_timer.timeout.connect(self._update_counts)
-        binder.configChanged.connect(self._on_config_changed)
-        binder.spaceChanged.connect(self._on_space_changed)
-        binder.validityChanged.connect(self._on_validity_changed)
-        # Asked before a preset replaces the settings shown (the window asks when they are unsaved).
-        self.confirm_preset: Callable[[str], bool] = lambda name: True
-        self._shown_preset = ""
-        self.preset_combo.activated.connect(self._on_preset_activated)
-        self.load_presets()
-        self._on_space_changed(binder.space)
-        self._on_config_changed(binder.config)
 
     def _form(self, keys) -> QFormLayout:
         form = QFormLayout()
@@ -233,7 +263,7 @@ class ModelPanel(QWidget):
         conditional = space.is_conditional
         reason = "the dataset has no labels; only dcgan trains on it"
         for name in FAMILIES:
-            family.set_choice_enabled(name, conditional or name == "dcgan", reason)
+            family.set_choice_enabled(name, conditional or not family_spec(name).conditional, reason)
         if conditional:
             self.condition_label.setText(f"Condition: {space.describe()} — all four families are offered.")
         else:
@@ -261,12 +291,9 @@ class ModelPanel(QWidget):
         """
         values = self.binder.values
         family, loss = values["family"], values["loss"]
-        enable = {
-            "aux_weight": family == "acgan",
-            "aux_on_fake": family == "acgan",
-            "g_conditioning": family != "dcgan",
-            "g_embed": family != "dcgan",
-            "d_embed": family == "cgan-concat",
+        # Settings of some families only (aux_weight, d_embed, ...), as the config's field metadata says.
+        enable = {key: family in families for key, families in family_keys().items()}
+        enable |= {
             "gp_weight": loss == "wgan-gp",
             "lr_gamma": values["lr_step_epochs"] > 0,
             "ema_decay": bool(values["ema"]),

@@ -44,7 +44,9 @@ class PlotSpec:
 
 
 PLOTS = (
-    PlotSpec("lossPlot", "Losses", "loss", (Curve("d_loss", "D loss", "#d62728"), Curve("g_loss", "G loss", "#1f77b4"))),
+    PlotSpec(
+        "lossPlot", "Losses", "loss", (Curve("d_loss", "D loss", "#d62728"), Curve("g_loss", "G loss", "#1f77b4"))
+    ),
     PlotSpec(
         "discriminatorPlot",
         "Discriminator outputs",
@@ -98,11 +100,8 @@ class MetricPlot(pg.PlotWidget):
             self.setToolTip(spec.tooltip)
         item = self.getPlotItem()
         # The legend lives in the title: inside the plot it would hide the newest points.
-        keys = " ".join(
-            f'<span style="color:{c.colour}">&#9472;&#9472;</span>&nbsp;{c.label}' for c in spec.curves
-        )
-        item.setTitle(f'<b>{spec.title}</b><br><span style="font-size:8pt">{keys}</span>', size="9pt",
-                      color="#222")
+        keys = " ".join(f'<span style="color:{c.colour}">&#9472;&#9472;</span>&nbsp;{c.label}' for c in spec.curves)
+        item.setTitle(f'<b>{spec.title}</b><br><span style="font-size:8pt">{keys}</span>', size="9pt", color="#222")
         item.setLabel("bottom", "step")
         item.setLabel("left", spec.y_label)
         item.showGrid(x=True, y=True, alpha=0.25)
@@ -161,8 +160,9 @@ class MetricPlot(pg.PlotWidget):
         self.getPlotItem().enableAutoRange(x=False, y=False)
         self.user_range = False
 
-    def fit(self, x_first: float, x_last: float, y_low: float | None, y_high: float | None,
-            tight: bool = False) -> None:
+    def fit(
+        self, x_first: float, x_last: float, y_low: float | None, y_high: float | None, tight: bool = False
+    ) -> None:
         """Follow the data in coarse steps (no change while it stays comfortably inside).
 
         ``tight`` fits the data exactly: a finished run has no more steps to make room for.

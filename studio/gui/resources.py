@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
@@ -17,7 +17,7 @@ def projects_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "projects"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _icon_path(name: str) -> Path | None:
     for suffix in (".svg", ".png"):
         path = RESOURCES / "icons" / f"{name}{suffix}"

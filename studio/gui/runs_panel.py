@@ -1,8 +1,9 @@
 """The runs of a project: preset, dataset, epochs done and state, read from the run folders.
 
 Everything shown comes from the files a run leaves behind (config.json,
-samples, checkpoints) and from the lock its trainer holds, so runs trained
-headless appear exactly like runs trained in the window.
+samples, checkpoints) and from the lock its trainer holds, read by the same
+rules as the command line's listing (:func:`studio.app.checkpoints.list_runs`),
+so runs trained headless appear exactly like runs trained in the window.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -22,7 +23,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import signals_blocked
 
+from studio.app.checkpoints import RunState
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
 
@@ -60,40 +63,21 @@ def closest_preset(config, presets) -> tuple[str, list[str]]:
     return best, best_diff or []
 
 
-def _writer(run: RunDirectory) -> dict | None:
-    try:
-        return run.writer()
-    except OSError:  # a run folder that cannot be probed is described from its files alone
-        return None
-
-
-def _describe_writer(writer: dict) -> str:
-    """'process 123 on host since 2024-05-01 10:00:00 (studio train ...)', leaving out what is unknown."""
-    known = {k: str(v) for k, v in writer.items() if v not in (None, "", "?")}
-    text = f"process {known.get('pid', '?')} on {known.get('host', '?')}"
-    if "since" in known:
-        text += f" since {known['since']}"
-    if "command" in known:
-        text += f" ({known['command']})"
-    return text
-
-
 def describe_run(run: RunDirectory, presets=(), live_state: str | None = None, session_state: str | None = None):
     """What the runs list shows of ``run``.
 
     ``live_state`` (the run this window trains) and ``session_state`` (how it ended here) come
-    first. Otherwise a run whose lock another process holds is running; one without a checkpoint
-    that nobody trains failed, or was killed, before it wrote one.
+    first. Otherwise the state is the application's (:class:`~studio.app.checkpoints.RunState`):
+    a run whose lock another process holds is running; one without a checkpoint that nobody
+    trains failed, or was killed, before it wrote one; one with a checkpoint has completed its
+    epochs, or was stopped before.
     """
     try:
         config = run.read_config()
     except StudioError as exc:
         return RunInfo(run, "", "", "?", "?", 0, 0, "unreadable", str(exc))
-    samples = run.samples()
-    done = max((epoch for epoch, _ in samples), default=0)
-    latest = run.latest_checkpoint()
-    if latest is not None and latest.complete_epoch:
-        done = max(done, latest.epoch)
+    found = RunState.of(run)
+    done = found.epochs_done
     preset, diff = closest_preset(config, presets)
     note = f"changed: {', '.join(diff)}" if diff else ""
     status = ""
@@ -101,18 +85,10 @@ def describe_run(run: RunDirectory, presets=(), live_state: str | None = None, s
         state = live_state
     elif session_state:
         state = session_state
-    elif (writer := _writer(run)) is not None:
-        state, status = "running", f"being trained by {_describe_writer(writer)}"
-    elif done >= config.epochs:
-        state = "completed"
-    elif latest is not None:
-        state = "stopped"
-    else:
-        state = "failed"
-        status = (
-            "no checkpoint: training failed or was stopped before the first epoch ended" if done == 0 else
-            f"no checkpoint: training failed or was stopped after epoch {done}, before its first checkpoint"
-        )
+    elif found.state == "ready":
+        state = "completed" if done >= config.epochs else "stopped"
+    else:  # running (another process) or failed
+        state, status = found.state, found.note()
     return RunInfo(run, preset, note, config.dataset, config.family, done, config.epochs, state, status)
 
 
@@ -194,7 +170,7 @@ class RunsPanel(QWidget):
         """
         selected = self.selected_run()
         self.infos = infos
-        with QSignalBlocker(self.tree), QSignalBlocker(self.tree.selectionModel()):
+        with signals_blocked(self.tree, self.tree.selectionModel()):
             self._fill(infos)
             if selected is not None:
                 self.select_run(selected.path)

@@ -10,8 +10,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-__all__ = ["ORGANISATION", "APPLICATION", "settings", "recent_projects", "add_recent_project", "remove_recent_project",
-           "MAX_RECENT"]
+__all__ = [
+    "ORGANISATION",
+    "APPLICATION",
+    "settings",
+    "recent_projects",
+    "add_recent_project",
+    "remove_recent_project",
+    "MAX_RECENT",
+]
 
 ORGANISATION = "GAN Studio"
 APPLICATION = "GAN Studio"

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import signals_blocked
 
 from studio.errors import StudioError
 
@@ -89,7 +90,7 @@ class SampleTimeline:
         self._trim()
         return self.frames.index(frame)
 
-    def snapshot(self) -> "SampleTimeline":
+    def snapshot(self) -> SampleTimeline:
         """A copy of the frames another thread may read while this timeline keeps growing."""
         copy = SampleTimeline()
         copy.frames = [replace(frame) for frame in self.frames]
@@ -154,8 +155,13 @@ def export_png(path: str | Path, grid: np.ndarray, frame: TimelineFrame, scale: 
 
 
 def export_gif(
-    path: str | Path, timeline: SampleTimeline, scale: int = 1, captions: bool = True, frame_ms: int = 400,
-    progress: Callable[[str, float], None] | None = None, should_stop: Callable[[], bool] | None = None,
+    path: str | Path,
+    timeline: SampleTimeline,
+    scale: int = 1,
+    captions: bool = True,
+    frame_ms: int = 400,
+    progress: Callable[[str, float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> int | None:
     """Every frame as one animated GIF (looping, the last frame held longer); returns the frame count.
 
@@ -182,8 +188,9 @@ def export_gif(
     if progress is not None:
         progress("encoding the GIF", 0.85)
     buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0,
-                   optimize=False)
+    images[0].save(
+        buffer, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False
+    )
     if should_stop is not None and should_stop():
         return None
     atomic_write_bytes(Path(path), buffer.getvalue())
@@ -265,7 +272,7 @@ class _GridCanvas(QWidget):
         return self.sizeHint()
 
     # --- painting -------------------------------------------------------------
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+    def paintEvent(self, event) -> None:
         p = QPainter(self)
         if self._image is None:
             p.setPen(QColor("#777"))
@@ -360,12 +367,12 @@ class SampleView(QScrollArea):
         self.canvas.update()
         self.zoomChanged.emit(self.canvas.zoom)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.fit or self.canvas._image is None:
             self._apply_zoom()
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier and self.canvas._image is not None:
             factor = 1.25 if event.angleDelta().y() > 0 else 0.8
             self.set_zoom(max(0.25, min(8.0, self.canvas.zoom * factor)))
@@ -520,9 +527,8 @@ class SampleTimelinePanel(QWidget):
     def _update_slider(self) -> None:
         self._suggest_scale()
         n = len(self.timeline)
-        self.slider.blockSignals(True)
-        self.slider.setRange(0, max(0, n - 1))
-        self.slider.blockSignals(False)
+        with signals_blocked(self.slider):
+            self.slider.setRange(0, max(0, n - 1))
         self.slider.setEnabled(n > 1)
         if not n:
             self.epoch_label.setText("no epochs yet")
@@ -550,4 +556,3 @@ class SampleTimelinePanel(QWidget):
         has = len(self.timeline) > 0
         self.export_png_button.setEnabled(has)
         self.export_gif_button.setEnabled(has)
-

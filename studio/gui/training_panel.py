@@ -54,16 +54,23 @@ class TrainingControls(QWidget):
             return b
 
         sp = QStyle.StandardPixmap
-        self.train_button = button("trainButton", "Train", "train", sp.SP_MediaPlay,
-                                   "Start a new run with the settings shown (F5)")
+        self.train_button = button(
+            "trainButton", "Train", "train", sp.SP_MediaPlay, "Start a new run with the settings shown (F5)"
+        )
         self.train_button.setProperty("primary", True)
-        self.pause_button = button("pauseButton", "Pause", "pause", sp.SP_MediaPause,
-                                   "Pause after the current step; press again to go on")
-        self.stop_button = button("stopButton", "Stop", "stop", sp.SP_MediaStop,
-                                  "Finish the current step, write a checkpoint and end the run")
-        self.resume_button = button("resumeButton", "Resume run…", "resume", sp.SP_MediaSeekForward,
-                                    "Continue a run from its latest checkpoint (the run selected in Runs, "
-                                    "or a checkpoint file you choose)")
+        self.pause_button = button(
+            "pauseButton", "Pause", "pause", sp.SP_MediaPause, "Pause after the current step; press again to go on"
+        )
+        self.stop_button = button(
+            "stopButton", "Stop", "stop", sp.SP_MediaStop, "Finish the current step, write a checkpoint and end the run"
+        )
+        self.resume_button = button(
+            "resumeButton",
+            "Resume run…",
+            "resume",
+            sp.SP_MediaSeekForward,
+            "Continue a run from its latest checkpoint (the run selected in Runs, or a checkpoint file you choose)",
+        )
         self.train_button.clicked.connect(self.trainRequested)
         self.pause_button.clicked.connect(self._on_pause_clicked)
         self.stop_button.clicked.connect(self.stopRequested)
@@ -132,7 +139,8 @@ class TrainingControls(QWidget):
         self.pause_button.setEnabled(state in ("running", "paused"))
         self.pause_button.setText("Continue" if state == "paused" else "Pause")
         self.pause_button.setToolTip(
-            "Go on training from where it paused" if state == "paused"
+            "Go on training from where it paused"
+            if state == "paused"
             else "Pause after the current step; press again to go on"
         )
         text = {
@@ -161,8 +169,9 @@ class TrainingControls(QWidget):
         self.reason.setVisible(show)
 
     # --- progress ----------------------------------------------------------
-    def set_progress(self, epoch: int, epochs: int, epoch_step: int, steps_per_epoch: int,
-                     step: int, total_steps: int) -> None:
+    def set_progress(
+        self, epoch: int, epochs: int, epoch_step: int, steps_per_epoch: int, step: int, total_steps: int
+    ) -> None:
         self.epoch_progress.setRange(0, max(1, steps_per_epoch))
         self.epoch_progress.setValue(min(epoch_step, steps_per_epoch))
         self.epoch_progress.setFormat(f"epoch {epoch}/{epochs}: %p%")
@@ -176,6 +185,5 @@ class TrainingControls(QWidget):
             bar.setValue(0)
             bar.setFormat(text)
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(600, super().sizeHint().height())
-

@@ -1,153 +1,97 @@
-"""Long work off the GUI thread: the training run and one-off jobs (dataset loads).
+"""Background work in the window: one mechanism, with superqt's vocabulary.
 
-Each job is a parentless QObject moved to its own QThread and wired the
-canonical way: ``started -> work``, ``finished -> quit``, ``deleteLater`` on
-both.  Only plain data crosses the boundary: the core's event dataclasses,
-uint8 numpy grids, the loaded dataset.
+    worker = create_worker(fn, *args, _connect={"returned": self._on_done}, **kwargs)
 
-There is no Qt event loop inside the worker thread while ``Trainer.run()``
-blocks, so a queued slot on the worker would never run: stop and pause are the
-trainer's own ``threading.Event`` flags, set directly from the GUI thread.
+runs ``fn(*args, **kwargs)`` once in a QThread of its own.  A ``fn`` that takes
+``progress`` or ``should_stop`` (the core's convention) gets the worker's: its
+``progress(message, fraction)`` reports arrive as the ``progress`` signal, and
+``should_stop()`` turns true after :meth:`Worker.cancel`.  Signals:
+
+    started            the call began (in the worker's thread)
+    progress(str, float)
+    returned(object)   what ``fn`` returned
+    errored(object)    the exception ``fn`` raised; its traceback text is ``exc.details``
+    finished(object)   the call ended either way: what it returned, None after an error
+
+The signals are emitted in the worker's thread and reach slots of GUI objects
+queued.  Connect methods of QObjects (a panel's, a :class:`PanelJob`'s); a
+plain function or lambda runs in the worker's thread.
+
+Why not superqt's ``create_worker`` itself: its workers run on
+``QThreadPool.globalInstance()``, as many at once as the machine has cores
+(two on a small laptop: a training run and an "evaluate every K epochs" job
+would hold a preview render back for the hours the run lasts); each one swaps
+the process-wide ``warnings.showwarning`` and filters while it runs, so two
+that overlap and end out of order leave a finished worker's hook installed,
+swallowing every later warning; ``quit()`` also drops ``returned``, where an
+average saved before Cancel stopped its comparison must still be reported;
+and there is no per-job wait for closing the window.  So the worker is a
+QObject in its own QThread, as before, deleted back on the GUI thread.
+
+The training run is a :class:`TrainingWorker`: the same worker, whose call is
+:meth:`studio.app.training.Training.run` -- the command line's ``train`` and
+``resume`` make the same call -- and which forwards every trainer event as
+``event``.  There is no Qt event loop inside the worker thread while the
+trainer runs, so stop and pause go straight to the Training from the GUI
+thread (it holds them while the data loads, then passes them to the trainer).
+
+A panel that runs one job at a time behind a progress bar, a status line and
+Cancel (the lab, the evaluation tab) keeps a :class:`PanelJob`.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
 import traceback
-from dataclasses import dataclass
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
 
-from studio.core.config import TrainConfig
+from studio.app.training import Training, TrainRequest
 from studio.core.events import RunError, RunFinished
-from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
 
 __all__ = [
-    "TrainingJob", "TrainingWorker", "CallWorker", "BackgroundJob", "JobPanelMixin", "JobCancelled", "start_worker",
-    "join_thread", "thread_running",
+    "Worker",
+    "create_worker",
+    "PanelJob",
+    "PanelJobHost",
+    "JobCancelled",
+    "TrainingWorker",
+    "error_text",
+    "join_thread",
+    "thread_running",
 ]
 
-
-@dataclass
-class TrainingJob:
-    """Everything a run needs; built on the GUI thread, read on the worker's."""
-
-    config: TrainConfig
-    run: RunDirectory
-    dataset: Any = None  # an ImageDataset already in memory, or None to load it in the thread
-    resume_from: str | None = None
-    max_steps: int | None = None
+Progress = Callable[[str, float], None]
 
 
-class TrainingWorker(QObject):
-    """Runs ``Trainer.run()``; forwards every trainer event as ``event``."""
-
-    event = Signal(object)  # studio.core.events.Event
-    datasetProgress = Signal(str, float)
-    finished = Signal(object)  # the RunFinished that ended the run
-
-    def __init__(self, job: TrainingJob):
-        super().__init__()  # parentless: moveToThread refuses objects with a parent
-        self.job = job
-        self._lock = threading.Lock()
-        self._trainer = None
-        # Requests made before the trainer exists (while the dataset loads).
-        self._stop = threading.Event()
-        self._pause = threading.Event()
-
-    # --- control, from any thread ------------------------------------------
-    def request_stop(self) -> None:
-        with self._lock:
-            self._stop.set()
-            if self._trainer is not None:
-                self._trainer.request_stop()
-
-    def request_pause(self) -> None:
-        with self._lock:
-            self._pause.set()
-            if self._trainer is not None:
-                self._trainer.request_pause()
-
-    def request_resume(self) -> None:
-        with self._lock:
-            self._pause.clear()
-            if self._trainer is not None:
-                self._trainer.request_resume()
-
-    # --- the thread's work --------------------------------------------------
-    @Slot()
-    def work(self) -> None:
-        result = RunFinished("error", 0, 0, "the run did not start")
-        try:
-            result = self._run()
-        except Exception as exc:  # noqa: BLE001 - a bug must not leave the thread running forever
-            result = self._fail(f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        finally:
-            self.finished.emit(result)
-
-    def _run(self) -> RunFinished:
-        from studio.core.trainer import Trainer
-        from studio.data.dataset import load_dataset
-
-        job = self.job
-        cfg = job.config
-        try:
-            dataset = job.dataset
-            if dataset is None:
-                dataset = load_dataset(cfg.dataset, cfg.image_size, cfg.channels, cfg.dataset_size,
-                                       self.datasetProgress.emit)
-            if self._stop.is_set():
-                result = RunFinished("stopped", 0, 0)
-                self.event.emit(result)
-                return result
-            trainer = Trainer(cfg, dataset, job.run, on_event=self.event.emit, resume_from=job.resume_from,
-                              max_steps=job.max_steps)
-        except StudioError as exc:
-            return self._fail(str(exc), "")
-        except OSError as exc:
-            name = f"{exc.filename}: " if exc.filename else ""
-            return self._fail(f"{name}{exc.strerror or exc}", traceback.format_exc())
-        with self._lock:
-            self._trainer = trainer
-            if self._stop.is_set():
-                trainer.request_stop()
-            if self._pause.is_set():
-                trainer.request_pause()
-        return trainer.run()
-
-    def _fail(self, message: str, details: str) -> RunFinished:
-        self.event.emit(RunError(message, details))
-        result = RunFinished("error", 0, 0, message)
-        self.event.emit(result)
-        return result
+class JobCancelled(Exception):
+    """Raised inside a background call when the user pressed Cancel; not an error to report."""
 
 
-class CallWorker(QObject):
-    """Calls ``fn(progress)`` once in a thread; ``progress(message, fraction)`` may be called from ``fn``."""
+def error_text(exc: BaseException) -> tuple[str, str]:
+    """(text, details) of an error a job raised: a StudioError or OSError speaks for itself, a bug names its type.
 
-    progress = Signal(str, float)
-    returned = Signal(object)
-    errored = Signal(object)  # the exception
-    finished = Signal()
+    The details are the traceback :class:`Worker` kept, none for a StudioError (the user's to fix, not a bug).
+    """
+    if isinstance(exc, StudioError):
+        return str(exc), ""
+    text = str(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
+    return text, getattr(exc, "details", "")
 
-    def __init__(self, fn: Callable[[Callable[[str, float], None]], Any]):
-        super().__init__()
-        self._fn = fn
 
-    @Slot()
-    def work(self) -> None:
-        try:
-            value = self._fn(self.progress.emit)
-        except Exception as exc:  # noqa: BLE001 - reported to the GUI, which decides what to show
-            exc.details = traceback.format_exc()  # type: ignore[attr-defined]
-            self.errored.emit(exc)
-        else:
-            self.returned.emit(value)
-        finally:
-            self.finished.emit()
+def _takes(fn: Callable, name: str) -> bool:
+    """Whether ``fn`` names a parameter ``name`` (a ``**kwargs`` does not count: it may pass them on)."""
+    try:
+        parameter = inspect.signature(fn).parameters.get(name)
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return parameter is not None and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
 
 
 # Python references to started workers and threads until Qt has deleted them
@@ -157,28 +101,102 @@ class CallWorker(QObject):
 _started: list[QObject] = []
 
 
-def start_worker(worker: QObject) -> QThread:
-    """Move ``worker`` (with ``work`` and ``finished``) to a new QThread and start it."""
-    global _started
-    thread = QThread()
-    _started = [o for o in _started if shiboken6.isValid(o)] + [worker, thread]
-    thread.setObjectName(type(worker).__name__)
-    worker.moveToThread(thread)
-    thread.started.connect(worker.work)
-    # Direct: quit() is thread-safe, and a queued quit would wait for the GUI
-    # thread, which may itself be blocked joining this thread on close.
-    worker.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    # The worker goes home before its deletion is posted, so that Qt deletes it
-    # on the GUI thread. Deleted in the worker thread, its destructor would hold
-    # one of Qt's signal-slot locks while PySide waits for the GIL, and a GUI
-    # thread holding the GIL while it connects a signal (a QLabel's setText can)
-    # would wait for that lock: a deadlock.
-    home = QThread.currentThread()
-    worker.finished.connect(lambda: worker.moveToThread(home), Qt.ConnectionType.DirectConnection)
-    worker.finished.connect(worker.deleteLater, Qt.ConnectionType.DirectConnection)
-    thread.finished.connect(thread.deleteLater)
-    thread.start()
-    return thread
+class Worker(QObject):
+    """One call of ``fn(*args, **kwargs)`` in a QThread of its own; see the module's docstring."""
+
+    started = Signal()
+    progress = Signal(str, float)
+    returned = Signal(object)
+    errored = Signal(object)
+    finished = Signal(object)
+
+    def __init__(self, fn: Callable[..., Any] | None = None, *args: Any, **kwargs: Any):
+        super().__init__()  # parentless: moveToThread refuses objects with a parent
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        self._stop = threading.Event()
+        self.qthread: QThread | None = None  # not "thread": that is QObject.thread()
+
+    # --- from the GUI thread ----------------------------------------------------------------
+    def start(self) -> QThread:
+        """Run the call in a new QThread; returns the thread."""
+        global _started
+        thread = QThread()
+        _started = [o for o in _started if shiboken6.isValid(o)] + [self, thread]
+        thread.setObjectName(type(self).__name__)
+        self.moveToThread(thread)
+        thread.started.connect(self.work)
+        # Direct: quit() is thread-safe, and a queued quit would wait for the GUI
+        # thread, which may itself be blocked joining this thread on close.
+        self.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+        # The worker goes home before its deletion is posted, so that Qt deletes it
+        # on the GUI thread. Deleted in the worker thread, its destructor would hold
+        # one of Qt's signal-slot locks while PySide waits for the GIL, and a GUI
+        # thread holding the GIL while it connects a signal (a QLabel's setText can)
+        # would wait for that lock: a deadlock.
+        home = QThread.currentThread()
+        self.finished.connect(lambda *_: self.moveToThread(home), Qt.ConnectionType.DirectConnection)
+        self.finished.connect(self.deleteLater, Qt.ConnectionType.DirectConnection)
+        thread.finished.connect(thread.deleteLater)
+        self.qthread = thread
+        thread.start()
+        return thread
+
+    def cancel(self) -> None:
+        """Ask the call to stop at its next ``should_stop()`` check."""
+        self._stop.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._stop.is_set()
+
+    def should_stop(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def running(self) -> bool:
+        return thread_running(self.qthread)
+
+    def wait(self, timeout_ms: int | None = None) -> bool:
+        """Block until the worker's thread has ended; True when it has (or never started)."""
+        return join_thread(self.qthread, timeout_ms)
+
+    # --- in the worker's thread -----------------------------------------------------------------
+    def call(self) -> Any:
+        """The work; a subclass may override it instead of passing ``fn``."""
+        kwargs = dict(self._kwargs)
+        for name, value in (("progress", self.progress.emit), ("should_stop", self.should_stop)):
+            if name not in kwargs and _takes(self._fn, name):
+                kwargs[name] = value
+        return self._fn(*self._args, **kwargs)
+
+    @Slot()
+    def work(self) -> None:
+        value = None
+        try:
+            self.started.emit()
+            value = self.call()
+        except Exception as exc:  # noqa: BLE001 - reported to the GUI, which decides what to show
+            exc.details = traceback.format_exc()  # type: ignore[attr-defined]
+            self.errored.emit(exc)
+        else:
+            self.returned.emit(value)
+        finally:
+            self.finished.emit(value)
+
+
+def create_worker(
+    fn: Callable[..., Any], *args: Any, _connect: dict[str, Callable] | None = None, _start: bool = True, **kwargs: Any
+) -> Worker:
+    """A :class:`Worker` calling ``fn(*args, **kwargs)``, its signals connected, started unless ``_start`` is False.
+
+    The names follow superqt's ``create_worker``: ``_connect`` maps signal names to slots.
+    """
+    worker = Worker(fn, *args, **kwargs)
+    for name, slot in (_connect or {}).items():
+        getattr(worker, name).connect(slot)
+    if _start:
+        worker.start()
+    return worker
 
 
 def thread_running(thread: QThread | None) -> bool:
@@ -194,21 +212,90 @@ def join_thread(thread: QThread | None, timeout_ms: int | None = None) -> bool:
     return bool(thread.wait(timeout_ms))
 
 
-class BackgroundJob(QObject):
-    """One cancellable background call at a time, for a panel (the lab, the evaluation tab).
+# --- the training run -------------------------------------------------------------------------------
 
-    ``fn(progress, should_stop)`` runs in a worker thread; the panel's callbacks
-    are slots of widgets, so the signals reach them queued on the GUI thread.
-    This object lives on the GUI thread too: it forgets the worker when it
-    finishes, then calls ``on_finished``.
+
+class TrainingWorker(Worker):
+    """Runs a :class:`~studio.app.training.Training` of ``request``; forwards every trainer event as ``event``.
+
+    Returns (and finishes with) the RunFinished that ended the run.
+    ``progress`` reports the dataset's load when the request brings no
+    dataset. An error never escapes: it becomes a RunError event and a
+    RunFinished of reason "error".
     """
 
-    def __init__(self, parent: QObject | None = None):
+    event = Signal(object)  # studio.core.events.Event
+
+    def __init__(self, request: TrainRequest):
+        super().__init__()
+        self.request = request
+        self.training = Training(request, on_event=self.event.emit, progress=self.progress.emit)
+
+    # --- control, from any thread (the Training holds a request until its trainer exists) ----------
+    def request_stop(self) -> None:
+        self._stop.set()
+        self.training.request_stop()
+
+    cancel = request_stop
+
+    def request_pause(self) -> None:
+        self.training.request_pause()
+
+    def request_resume(self) -> None:
+        self.training.request_resume()
+
+    # --- the thread's work --------------------------------------------------
+    def call(self) -> RunFinished:
+        try:
+            return self.training.run().finished
+        except StudioError as exc:
+            return self._fail(str(exc), "")
+        except OSError as exc:
+            name = f"{exc.filename}: " if exc.filename else ""
+            return self._fail(f"{name}{exc.strerror or exc}", traceback.format_exc())
+        except Exception as exc:  # noqa: BLE001 - a bug must not leave the thread running forever
+            return self._fail(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+    def _fail(self, message: str, details: str) -> RunFinished:
+        self.event.emit(RunError(message, details))
+        result = RunFinished("error", 0, 0, message)
+        self.event.emit(result)
+        return result
+
+
+# --- one job at a time behind a panel's progress bar --------------------------------------------------
+
+
+class PanelJob(QObject):
+    """One named background job at a time for a panel, shown on its progress bar and status line.
+
+    ``start(name, text, fn, *args, done=..., **kwargs)`` runs ``fn`` in a
+    :class:`Worker`; ``done(value)`` gets what it returned, the panel's
+    ``errored(exc)`` what it raised (usually through :meth:`failure`), and
+    ``ended(name)`` fires once the worker has finished either way.  The bar
+    shows "busy" until a report with a fraction above 0 makes it a percentage;
+    at the end it is full for a job that got there and empty for one cancelled
+    or failed.  Every callback runs on the GUI thread.
+    """
+
+    ended = Signal(str)  # the job's name, when its call has ended
+
+    def __init__(
+        self,
+        parent: QWidget,
+        progress: QProgressBar,
+        status: QLabel,
+        log: Callable[[str], None],
+        errored: Callable[[BaseException], None],
+    ):
         super().__init__(parent)
-        self.thread: QThread | None = None
-        self.worker: CallWorker | None = None
-        self.stop = threading.Event()
-        self._on_finished: Callable[[], None] = lambda: None
+        self._bar, self._status, self._log, self._errored = progress, status, log, errored
+        self.name = ""
+        self.worker: Worker | None = None
+        self.qthread: QThread | None = None  # not "thread": that is QObject.thread()
+        self.failed = False
+        self._cancelled = False
+        self._done: Callable[[Any], None] = lambda value: None
 
     @property
     def busy(self) -> bool:
@@ -216,123 +303,90 @@ class BackgroundJob(QObject):
 
     @property
     def cancelled(self) -> bool:
-        return self.stop.is_set()
+        """Whether Cancel was pressed during the current (or the last) job."""
+        return self._cancelled
 
     def start(
-        self,
-        fn: Callable[[Callable[[str, float], None], Callable[[], bool]], Any],
-        on_progress: Callable[[str, float], None],
-        on_returned: Callable[[Any], None],
-        on_errored: Callable[[BaseException], None],
-        on_finished: Callable[[], None],
+        self, name: str, text: str, fn: Callable[..., Any], *args: Any, done: Callable[[Any], None], **kwargs: Any
     ) -> bool:
+        """Run ``fn(*args, **kwargs)`` in the background under ``name``, saying ``text``; False when one runs."""
         if self.busy:
             return False
-        self.stop = threading.Event()
-        stop = self.stop
-        worker = CallWorker(lambda progress: fn(progress, stop.is_set))
-        worker.progress.connect(on_progress)
-        worker.returned.connect(on_returned)
-        worker.errored.connect(on_errored)
-        worker.finished.connect(self._finished)
-        self._on_finished = on_finished
+        self.name, self.failed, self._cancelled, self._done = name, False, False, done
+        worker = Worker(fn, *args, **kwargs)
+        worker.progress.connect(self._on_progress)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_finished)
         self.worker = worker
-        self.thread = start_worker(worker)
+        self._bar.setRange(0, 0)
+        self._status.setText(text)
+        self.qthread = worker.start()
         return True
 
-    @Slot()
-    def _finished(self) -> None:
-        self.worker = None
-        self._on_finished()
-
     def cancel(self) -> bool:
-        """Ask the running call to stop at its next check; False when nothing runs."""
-        if not self.busy:
+        """Ask the job to stop at its next check; False when nothing runs."""
+        if not self._stop():
             return False
-        self.stop.set()
+        self._status.setText("Cancelling…")
         return True
 
     def wait(self, timeout_ms: int | None = None) -> bool:
-        return join_thread(self.thread, timeout_ms)
+        """Block until the job's thread has ended (for scripts and closing)."""
+        return join_thread(self.qthread, timeout_ms)
 
     def shutdown(self) -> None:
-        self.stop.set()
+        """Stop the job (what it was doing counts as cancelled) and wait for its thread."""
+        self._stop()
         self.wait()
 
-
-class JobCancelled(Exception):
-    """Raised inside a panel's background call when the user pressed Cancel; not an error to report."""
-
-
-class JobPanelMixin:
-    """The job half of a panel that runs one cancellable call at a time (the lab, the evaluation tab).
-
-    The panel calls :meth:`_init_jobs` in its constructor and provides ``status``
-    (a QLabel), ``progress`` (a QProgressBar), the signals ``message(str)``,
-    ``errorOccurred(title, text, details)`` and ``jobFinished(name)``,
-    ``_update_controls()`` and ``_on_errored(exc)``, which usually starts with
-    :meth:`_failure`.  The progress bar shows "busy" until a report with a
-    fraction above 0 makes it a percentage.
-    """
-
-    def _init_jobs(self) -> None:
-        self._jobs = BackgroundJob(self)
-        self._job = ""
-        self._job_failed = False
-        self._on_done: Callable[[Any], None] = lambda value: None
-
-    @property
-    def busy(self) -> bool:
-        return self._jobs.busy
-
-    def _start(self, name: str, fn: Callable, done: Callable[[Any], None], text: str) -> bool:
-        """Run ``fn(progress, should_stop)`` in the background; ``done(value)`` gets what it returns."""
-        if self.busy:
+    def _stop(self) -> bool:
+        if self.worker is None:
             return False
-        self._job = name
-        self._on_done = done
-        self._job_failed = False
-        self._jobs.start(fn, self._on_progress, self._on_returned, self._on_job_errored, self._on_finished)
-        self.progress.setRange(0, 0)
-        self.status.setText(text)
-        self._update_controls()
+        self._cancelled = True
+        self.worker.cancel()
         return True
 
-    def _on_progress(self, text: str, fraction: float) -> None:
-        self.status.setText(text)
-        if fraction > 0:
-            self.progress.setRange(0, 100)
-            self.progress.setValue(round(100 * min(1.0, fraction)))
-
-    def _on_returned(self, value) -> None:
-        self._on_done(value)
-
-    def _on_job_errored(self, exc: BaseException) -> None:
-        self._job_failed = True
-        self._on_errored(exc)
-
-    def _failure(self, exc: BaseException, what: str, log: str) -> tuple[str, str] | None:
+    def failure(self, exc: BaseException, what: str, log: str) -> tuple[str, str] | None:
         """None after reporting a cancel as '<what> cancelled'; else the error's text and details."""
-        if isinstance(exc, JobCancelled) or self._jobs.cancelled:
-            self.status.setText(f"{what} cancelled")
-            self.message.emit(f"{log} cancelled")
+        if isinstance(exc, JobCancelled) or self._cancelled:
+            self._status.setText(f"{what} cancelled")
+            self._log(f"{log} cancelled")
             return None
-        text = str(exc) if isinstance(exc, (StudioError, OSError)) else f"{type(exc).__name__}: {exc}"
-        details = "" if isinstance(exc, StudioError) else getattr(exc, "details", "")
-        return text, details
+        return error_text(exc)
 
-    def _on_finished(self) -> None:
-        job = self._job
-        self.progress.setRange(0, 100)
-        # A full bar says the job got there; a cancelled or failed one did not.
-        self.progress.setValue(0 if self._jobs.cancelled or self._job_failed else 100)
-        self._update_controls()
-        self.jobFinished.emit(job)
+    @Slot(str, float)
+    def _on_progress(self, text: str, fraction: float) -> None:
+        self._status.setText(text)
+        if fraction > 0:
+            self._bar.setRange(0, 100)
+            self._bar.setValue(round(100 * min(1.0, fraction)))
+
+    @Slot(object)
+    def _on_returned(self, value: Any) -> None:
+        self._done(value)
+
+    @Slot(object)
+    def _on_errored(self, exc: BaseException) -> None:
+        self.failed = True
+        self._errored(exc)
+
+    @Slot(object)
+    def _on_finished(self, _value: Any) -> None:
+        self.worker = None
+        self._bar.setRange(0, 100)
+        self._bar.setValue(0 if self._cancelled or self.failed else 100)
+        self.ended.emit(self.name)
+
+
+class PanelJobHost:
+    """Cancel, wait and shutdown of a panel whose one background job is the :class:`PanelJob` ``self._jobs``."""
+
+    _jobs: PanelJob
 
     def cancel(self) -> None:
         """Stop the job at its next check; nothing half-made is saved."""
-        if self._jobs.cancel():
-            self.status.setText("Cancelling…")
+        self._jobs.cancel()
 
     def wait(self, timeout_ms: int | None = None) -> bool:
         """Block until the background job's thread has ended (for scripts and closing)."""

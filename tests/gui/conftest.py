@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 import shiboken6
+from gui_helpers import EXAMPLE
 from PySide6.QtCore import QSettings, QThread
 from PySide6.QtWidgets import QFileDialog, QMessageBox
-
-from gui_helpers import EXAMPLE
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -112,4 +111,3 @@ def make_window(qtbot):
     for window in windows:
         if shiboken6.isValid(window):
             window.shutdown()
-

@@ -18,8 +18,9 @@ def _small(window) -> None:
 
 
 def _loaded(qtbot, window, spec: str) -> None:
-    qtbot.waitUntil(lambda: window.dataset_panel.summary is not None
-                    and window.dataset_panel.summary.key[0] == spec, timeout=20_000)
+    qtbot.waitUntil(
+        lambda: window.dataset_panel.summary is not None and window.dataset_panel.summary.key[0] == spec, timeout=20_000
+    )
 
 
 def _table(root) -> str:
@@ -65,8 +66,11 @@ def test_dropping_a_table_file(make_window, example, tmp_path):
     table = _table(tmp_path)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(table)])
-    window.dataset_panel.dropEvent(QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime,
-                                              Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    window.dataset_panel.dropEvent(
+        QDropEvent(
+            QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        )
+    )
     assert window.project.config.dataset == f"table:{table}"
 
 

@@ -29,8 +29,10 @@ def test_folder_dataset_changes_the_condition_space(make_window, example, qtbot,
     combo = window.findChild(QComboBox, "datasetSourceCombo")
     combo.activated.emit(combo.findData("folder"))
     assert window.project.config.dataset == f"folder:{folder}"
-    qtbot.waitUntil(lambda: window.dataset_panel.summary is not None
-                    and window.dataset_panel.summary.key[0] == f"folder:{folder}", timeout=20_000)
+    qtbot.waitUntil(
+        lambda: window.dataset_panel.summary is not None and window.dataset_panel.summary.key[0] == f"folder:{folder}",
+        timeout=20_000,
+    )
     assert window.dataset_panel.counts.names == ["cats", "dogs", "owls"]
     assert window.dataset_panel.counts.values == [10, 10, 10]
     assert window.findChild(QListWidget, "datasetPreview").count() == 30
@@ -57,8 +59,9 @@ def test_drop_a_folder(make_window, example, qtbot, tmp_path):
     assert enter.isAccepted()
     text = QMimeData()
     text.setText("not a folder")
-    refused = QDragEnterEvent(QPointF(10, 10), Qt.DropAction.CopyAction, text, Qt.MouseButton.LeftButton,
-                              Qt.KeyboardModifier.NoModifier)
+    refused = QDragEnterEvent(
+        QPointF(10, 10), Qt.DropAction.CopyAction, text, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     panel.dragEnterEvent(refused)
     assert not refused.isAccepted()
     panel.dropEvent(QDropEvent(*args))
@@ -101,14 +104,17 @@ def test_damaged_image_in_a_folder_is_reported_in_the_log(make_window, example, 
     (folder / "cats" / "broken.png").write_bytes(b"not a png at all")
     set_field(window, "family", "cgan-concat")
     window.dataset_panel.set_folder(folder)
-    qtbot.waitUntil(lambda: window.dataset_panel.summary is not None
-                    and window.dataset_panel.summary.key[0] == f"folder:{folder}", timeout=20_000)
+    qtbot.waitUntil(
+        lambda: window.dataset_panel.summary is not None and window.dataset_panel.summary.key[0] == f"folder:{folder}",
+        timeout=20_000,
+    )
     assert window.dataset_panel.summary.count == 20
     assert "broken.png" in window.findChild(QWidget, "logView").toPlainText()
 
 
 def test_a_superseded_load_that_fails_does_not_cancel_training_the_new_choice(
-        make_window, example, qtbot, tmp_path, monkeypatch):
+    make_window, example, qtbot, tmp_path, monkeypatch
+):
     import threading
 
     import studio.data.dataset as dataset_module
@@ -144,7 +150,8 @@ def test_a_superseded_load_that_fails_does_not_cancel_training_the_new_choice(
 
 
 def test_closing_stops_a_folder_load_instead_of_waiting_for_every_image(
-        make_window, example, qtbot, tmp_path, monkeypatch):
+    make_window, example, qtbot, tmp_path, monkeypatch
+):
     import threading
     import time
 

@@ -34,15 +34,42 @@ def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluation")
     project = root / "project"
     argv = ["new", str(project), "--preset", "tiny-demo", "--dataset", "builtin:digits"]
-    for s in ("dataset_size=120", "image_size=32", "ngf=8", "ndf=8", "nz=8", "batch_size=20", "epochs=2",
-              "ema=true", "precision=float32", "device=cpu"):
+    for s in (
+        "dataset_size=120",
+        "image_size=32",
+        "ngf=8",
+        "ndf=8",
+        "nz=8",
+        "batch_size=20",
+        "epochs=2",
+        "ema=true",
+        "precision=float32",
+        "device=cpu",
+    ):
         argv += ["--set", s]
     assert main(argv) == 0
     assert main(["train", str(project), "--quiet"]) == 0
     run = next((project / "runs").iterdir())
     judge = root / "digits-judge.pt"
-    assert main(["judge", "train", "builtin:digits", "--size", "120", "--epochs", "1", "--width", "8",
-                 "--quiet", "--out", str(judge)]) == 0
+    assert (
+        main(
+            [
+                "judge",
+                "train",
+                "builtin:digits",
+                "--size",
+                "120",
+                "--epochs",
+                "1",
+                "--width",
+                "8",
+                "--quiet",
+                "--out",
+                str(judge),
+            ]
+        )
+        == 0
+    )
     shapes = random_dataset(dataset_space("builtin:shapes"), n=24)
     other = root / "shapes-judge.pt"
     save_judge(train_judge(shapes, epochs=1, width=8, batch_size=8), other)
@@ -97,8 +124,12 @@ def test_evaluate_checkpoints_fills_table_and_plot_and_keeps_figures(make_window
 
     saved = load_results(run.path)
     headline = [(r["generator"], r["metric"]) for r in saved[before:] if r["which"] == "g" and ":" not in r["metric"]]
-    assert sorted(headline) == [("epoch 1", "cond_acc"), ("epoch 1", "fid"),
-                                ("epoch 2", "cond_acc"), ("epoch 2", "fid")]
+    assert sorted(headline) == [
+        ("epoch 1", "cond_acc"),
+        ("epoch 1", "fid"),
+        ("epoch 2", "cond_acc"),
+        ("epoch 2", "fid"),
+    ]
     rows = table_rows(window)
     assert len(rows) == len([r for r in saved if ":" not in r["metric"]])  # each class's accuracy hidden
     window.findChild(QCheckBox, "perClassCheck").setChecked(True)
@@ -106,7 +137,7 @@ def test_evaluate_checkpoints_fills_table_and_plot_and_keeps_figures(make_window
     window.findChild(QCheckBox, "perClassCheck").setChecked(False)
     scored = {(r[0], r[1]) for r in rows}
     assert scored >= {("epoch 1", "cond_acc"), ("epoch 2", "cond_acc"), ("epoch 1", "fid"), ("epoch 2", "fid")}
-    for generator, metric, value, features, n, judge_name, _ in rows:
+    for _generator, metric, value, features, n, judge_name, _ in rows:
         assert n == "40" and judge_name == judge.name
         if metric == "cond_acc":
             assert 0.0 <= float(value) <= 1.0 and features == "–"
@@ -210,8 +241,9 @@ def test_every_k_epochs_scores_new_checkpoints_in_the_background(make_window, ti
     assert "skipped" in window.log_view.toPlainText()
     settle(qtbot, panel)
     added = load_results(run.path)[before:]
-    assert [(r["generator"], r["epoch"], r["metric"]) for r in added
-            if r["which"] == "g" and ":" not in r["metric"]] == [("epoch 2", 2, "cond_acc")]
+    assert [
+        (r["generator"], r["epoch"], r["metric"]) for r in added if r["which"] == "g" and ":" not in r["metric"]
+    ] == [("epoch 2", 2, "cond_acc")]
     assert table_rows(window)[0][:2] == ("epoch 2", "cond_acc")
     assert panel.plotted()["cond_acc"][0][-1] == 2.0
 
@@ -219,12 +251,23 @@ def test_every_k_epochs_scores_new_checkpoints_in_the_background(make_window, ti
 def test_every_control_is_named_and_explains_itself(make_window, tiny, qtbot):
     project, _, _, _ = tiny
     window, panel = open_panel(make_window, project, qtbot)
-    for name in ("evaluationPanel", "evaluationGeneratorList", "evaluationMetricChecks", "evaluateButton",
-                 "trainJudgeButton", "evaluationTable", "metricsPlot", "evaluateEveryCheck", "evaluateEverySpin"):
+    for name in (
+        "evaluationPanel",
+        "evaluationGeneratorList",
+        "evaluationMetricChecks",
+        "evaluateButton",
+        "trainJudgeButton",
+        "evaluationTable",
+        "metricsPlot",
+        "evaluateEveryCheck",
+        "evaluateEverySpin",
+    ):
         assert len(window.findChildren(QWidget, name)) == 1, name
     assert isinstance(window.findChild(QWidget, "evaluationGeneratorList"), QListWidget)
-    assert window.findChild(QListWidget, "evaluationGeneratorList").selectionMode() == \
-        QAbstractItemView.SelectionMode.ExtendedSelection
+    assert (
+        window.findChild(QListWidget, "evaluationGeneratorList").selectionMode()
+        == QAbstractItemView.SelectionMode.ExtendedSelection
+    )
     kinds = (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QAbstractItemView)
     for widget in panel.findChildren(QWidget):
         # A line edit's clear button, a combo's popup, the table's hidden row header are parts, not controls.
@@ -257,15 +300,17 @@ def test_errors_name_the_panels_controls_not_command_line_flags(tmp_path, monkey
     from studio.eval.quality import inception_features
     from studio.gui.evaluation import for_the_window
 
-    texts = []
+    texts, errors = [], []  # the messages, and the errors whose code and fields the window words
     weights = tmp_path / "not-inception.pth"
     torch.save({"x": torch.zeros(2)}, weights)
     with pytest.raises(StudioError) as offline:
         inception_features(weights, with_logits=False)
     texts.append(str(offline.value))
+    errors.append(offline.value)
     with pytest.raises(StudioError) as no_features:
         EvaluationRequest(judge_torchscript="mine.pt", metrics=("fid",)).validate()
     texts.append(str(no_features.value))
+    errors.append(no_features.value)
 
     class OtherJudge:  # the dataset's stored judge, trained for another condition space
         path, name, space = None, "stored", dataset_space("builtin:shapes")
@@ -275,9 +320,10 @@ def test_errors_name_the_panels_controls_not_command_line_flags(tmp_path, monkey
     with pytest.raises(StudioError) as mismatch:
         open_judge(EvaluationRequest(), config, dataset_space("builtin:faces"), "cpu")
     texts.append(str(mismatch.value))
+    errors.append(mismatch.value)
 
     assert "--" in "".join(texts)  # the core speaks to the command line...
-    shown = [for_the_window(t) for t in texts]
+    shown = [for_the_window(e) for e in errors]
     assert not any("--" in t or "python -m" in t for t in shown), shown  # ...the window to its own controls
     assert "Inception box" in shown[0] and "Inception features" in shown[1] and "Train judge" in shown[2]
 

@@ -78,8 +78,16 @@ def row_block(mosaic: np.ndarray, row: int) -> np.ndarray:
 def test_attribute_table_fixed_value_seed_truncation_and_row_resampling(make_window, qtbot, project):
     run = train_run(project, "builtin:faces", run_id="faces")
     window, explorer = open_explorer(make_window, qtbot, project, run)
-    for name in ("explorerGeneratorCombo", "explorerRowsCombo", "explorerColsCombo", "explorerFixCombo",
-                 "explorerSeedSpin", "truncationSlider", "explorerView", "explorerExportButton"):
+    for name in (
+        "explorerGeneratorCombo",
+        "explorerRowsCombo",
+        "explorerColsCombo",
+        "explorerFixCombo",
+        "explorerSeedSpin",
+        "truncationSlider",
+        "explorerView",
+        "explorerExportButton",
+    ):
         assert len(window.findChildren(QWidget, name)) == 1, name
     assert window.findChild(QComboBox, "explorerGeneratorCombo").currentText() == "epoch 1"
 
@@ -259,10 +267,23 @@ def part_of_a_control(widget: QWidget) -> bool:
 def test_every_control_is_named_and_explains_itself(make_window, qtbot, project):
     run = train_run(project, "builtin:faces-rgb")
     window, explorer = open_explorer(make_window, qtbot, project, run)
-    for name in ("checkpointLab", "checkpointTable", "averageButton", "bnReestimateCheck", "compareView",
-                 "exportGeneratorButton", "conditionExplorer", "explorerGeneratorCombo", "explorerRowsCombo",
-                 "explorerColsCombo", "explorerFixCombo", "explorerSeedSpin", "truncationSlider", "explorerView",
-                 "explorerExportButton"):
+    for name in (
+        "checkpointLab",
+        "checkpointTable",
+        "averageButton",
+        "bnReestimateCheck",
+        "compareView",
+        "exportGeneratorButton",
+        "conditionExplorer",
+        "explorerGeneratorCombo",
+        "explorerRowsCombo",
+        "explorerColsCombo",
+        "explorerFixCombo",
+        "explorerSeedSpin",
+        "truncationSlider",
+        "explorerView",
+        "explorerExportButton",
+    ):
         assert len(window.findChildren(QWidget, name)) == 1, name
     kinds = (QAbstractButton, QComboBox, QAbstractSpinBox, QSlider, QLineEdit, QAbstractItemView)
     for panel in (window.checkpoint_lab, explorer):

@@ -95,8 +95,10 @@ def test_lab_lists_selects_averages_and_compares(make_window, project, qtbot):
     assert not (arrays[0] == arrays[1]).all()
 
     # The explorer offers the new average at once; the export list selects it.
-    explorer_items = [window.condition_explorer.generator_combo.itemText(i)
-                      for i in range(window.condition_explorer.generator_combo.count())]
+    explorer_items = [
+        window.condition_explorer.generator_combo.itemText(i)
+        for i in range(window.condition_explorer.generator_combo.count())
+    ]
     assert "average of epochs 2-3" in explorer_items
     assert window.findChild(QComboBox, "exportGeneratorCombo").currentText() == "average of epochs 2-3"
 
@@ -200,8 +202,13 @@ def test_panels_follow_the_run_and_new_checkpoints(make_window, project, qtbot):
     # Training writes another checkpoint: the lab lists it, the explorer follows the newest.
     config = second.read_config().replace(epochs=2)
     events = []
-    Trainer(config, random_dataset(dataset_space(DATASET), n=16), second, events.append,
-            resume_from=second.checkpoint_path(1)).run()
+    Trainer(
+        config,
+        random_dataset(dataset_space(DATASET), n=16),
+        second,
+        events.append,
+        resume_from=second.checkpoint_path(1),
+    ).run()
     for event in events:
         if isinstance(event, CheckpointSaved):
             window._on_train_event(event)
@@ -244,10 +251,11 @@ def test_refreshing_the_runs_keeps_what_each_panel_had_chosen(make_window, proje
 
 
 def test_an_average_that_ends_after_the_user_moved_to_another_run_stays_with_its_run(
-        make_window, project, qtbot, monkeypatch):
+    make_window, project, qtbot, monkeypatch
+):
     import threading
 
-    import studio.gui.checkpoint_lab as lab_module
+    import studio.core.averaging as lab_module  # what the lab's average (studio.app.checkpoints) calls
 
     first = train_run(project, epochs=2, run_id="run-a")
     second = train_run(project, epochs=2, run_id="run-b")
@@ -290,7 +298,7 @@ def test_resuming_from_an_average_is_refused(make_window, project, qtbot):
 
 
 def test_cancel_stops_the_average_and_saves_nothing(make_window, project, qtbot, monkeypatch):
-    import studio.gui.checkpoint_lab as lab_module
+    import studio.core.averaging as lab_module  # what the lab's average (studio.app.checkpoints) calls
 
     run = train_run(project, epochs=3)
     window, lab = open_lab(make_window, project)
@@ -311,3 +319,16 @@ def test_cancel_stops_the_average_and_saves_nothing(make_window, project, qtbot,
     assert window.findChild(QMessageBox, "errorDialog") is None
     assert "cancelled" in window.findChild(QWidget, "labStatus").text()
     assert button(window, "averageButton").isEnabled()
+
+
+def test_a_bad_selection_is_worded_for_the_labs_controls(make_window, project, qtbot):
+    train_run(project, epochs=2)
+    window, lab = open_lab(make_window, project)
+    edit = window.findChild(QLineEdit, "epochRangeEdit")
+    info = window.findChild(QWidget, "selectionInfo")
+    for text, problem in (("2-1", "the first epoch is after the last"), ("x", "write a range as A-B")):
+        edit.setText(text)
+        click(qtbot, window, "selectRangeButton")
+        assert info.text() == f"epochs {text!r}: {problem}" + (", e.g. 21-30" if text == "x" else "")
+    assert not lab.select_last(0)
+    assert info.text() == "last N must be at least 1" and "--" not in info.text()

@@ -84,14 +84,23 @@ def test_timeline_reads_old_frames_back_and_exports(tmp_path):
     timeline.add(TimelineFrame(13, 2, 3, [], [], None, np.zeros((20, 30, 3), dtype=np.uint8)))
     assert len(snapshot) == 12  # frames added meanwhile are not the export's
     seen = []
-    assert export_gif(tmp_path / "all.gif", snapshot, scale=1, captions=True,
-                      progress=lambda text, f: seen.append(f)) == 12
+    assert (
+        export_gif(tmp_path / "all.gif", snapshot, scale=1, captions=True, progress=lambda text, f: seen.append(f))
+        == 12
+    )
     with Image.open(tmp_path / "all.gif") as gif:
         assert gif.n_frames == 12
     assert len(seen) >= 12 and seen == sorted(seen) and 0 < seen[-1] < 1
     # Cancelled part way: nothing is written.
-    assert export_gif(tmp_path / "cancelled.gif", snapshot, should_stop=lambda: len(seen) > 15,
-                      progress=lambda text, f: seen.append(f)) is None
+    assert (
+        export_gif(
+            tmp_path / "cancelled.gif",
+            snapshot,
+            should_stop=lambda: len(seen) > 15,
+            progress=lambda text, f: seen.append(f),
+        )
+        is None
+    )
     assert not (tmp_path / "cancelled.gif").exists()
 
 
@@ -115,18 +124,19 @@ def test_sample_view_keeps_captions_legible(qtbot):
 
 
 def test_worker_reports_a_bad_dataset_and_its_thread_ends(qtbot, tmp_path):
+    from studio.app.training import TrainRequest
     from studio.core.config import TrainConfig
     from studio.core.events import RunError, RunFinished
     from studio.core.rundir import RunDirectory
-    from studio.gui.worker import TrainingJob, TrainingWorker, join_thread, start_worker
+    from studio.gui.worker import TrainingWorker, join_thread
 
     config = TrainConfig(dataset=f"folder:{tmp_path / 'missing'}", family="dcgan", image_size=32)
     run = RunDirectory.create(tmp_path / "runs", config)
-    worker = TrainingWorker(TrainingJob(config, run))
+    worker = TrainingWorker(TrainRequest(config, run=run))
     events = []
     worker.event.connect(events.append)
     with qtbot.waitSignal(worker.finished, timeout=10_000):
-        thread = start_worker(worker)
+        thread = worker.start()
     assert join_thread(thread, 5000)
     qtbot.waitUntil(lambda: any(isinstance(e, RunFinished) for e in events), timeout=2000)
     errors = [e for e in events if isinstance(e, RunError)]
@@ -140,17 +150,177 @@ def test_workers_are_deleted_on_the_gui_thread(qtbot):
     import shiboken6
     from PySide6.QtCore import Qt, QThread
 
-    from studio.gui.worker import CallWorker, join_thread, start_worker
+    from studio.gui.worker import Worker, join_thread
 
     gui = QThread.currentThread()
     deleted_on = []
-    worker = CallWorker(lambda progress: 42)
-    worker.destroyed.connect(lambda *_: deleted_on.append(QThread.currentThread() is gui),
-                             Qt.ConnectionType.DirectConnection)
+    worker = Worker(lambda progress: 42)
+    worker.destroyed.connect(
+        lambda *_: deleted_on.append(QThread.currentThread() is gui), Qt.ConnectionType.DirectConnection
+    )
     returned = []
     worker.returned.connect(returned.append)
-    thread = start_worker(worker)
+    thread = worker.start()
     assert join_thread(thread, 5000)
     qtbot.waitUntil(lambda: not shiboken6.isValid(worker), timeout=5000)
     assert returned == [42]
     assert deleted_on == [True]
+
+
+class _Sink:
+    """Collects a worker's signals on the GUI thread (slots of a GUI-thread QObject arrive queued)."""
+
+    def __init__(self):
+        from PySide6.QtCore import QObject, Slot
+
+        events = self.events = []
+
+        class Receiver(QObject):
+            @Slot()
+            def started(self):
+                events.append(("started",))
+
+            @Slot(str, float)
+            def progress(self, text, fraction):
+                events.append(("progress", text, fraction))
+
+            @Slot(object)
+            def returned(self, value):
+                events.append(("returned", value))
+
+            @Slot(object)
+            def errored(self, exc):
+                events.append(("errored", exc))
+
+            @Slot(object)
+            def finished(self, value):
+                events.append(("finished", value))
+
+        self.receiver = Receiver()
+
+    def connect(self) -> dict:
+        r = self.receiver
+        return {
+            "started": r.started,
+            "progress": r.progress,
+            "returned": r.returned,
+            "errored": r.errored,
+            "finished": r.finished,
+        }
+
+    def names(self) -> list[str]:
+        return [e[0] for e in self.events]
+
+
+def test_a_worker_calls_one_function_with_progress_and_cancel(qtbot):
+    import threading
+
+    from studio.gui.worker import create_worker
+
+    gui = threading.current_thread()
+    ran_in = []
+    go = threading.Event()
+
+    def job(a, b, progress, should_stop):  # the core's convention: progress and should_stop by name
+        ran_in.append(threading.current_thread())
+        progress("halfway", 0.5)
+        go.wait(5)
+        return a + b, should_stop()
+
+    sink = _Sink()
+    worker = create_worker(job, 2, b=3, _connect=sink.connect())
+    worker.cancel()
+    go.set()
+    assert worker.wait(5000)
+    qtbot.waitUntil(lambda: "finished" in sink.names(), timeout=5000)
+    assert sink.names() == ["started", "progress", "returned", "finished"]
+    assert sink.events[1] == ("progress", "halfway", 0.5)
+    assert sink.events[2] == ("returned", (5, True)) and sink.events[3] == ("finished", (5, True))
+    assert ran_in and ran_in[0] is not gui and worker.cancelled
+
+    def plain(x):  # takes neither: gets neither
+        return x * 2
+
+    sink2 = _Sink()
+    assert create_worker(plain, 21, _connect=sink2.connect()).wait(5000)
+    qtbot.waitUntil(lambda: "finished" in sink2.names(), timeout=5000)
+    assert ("returned", 42) in sink2.events
+
+
+def test_a_worker_reports_an_error_with_its_traceback(qtbot):
+    from studio.gui.worker import create_worker, error_text
+
+    def broken():
+        raise ValueError("no such thing")
+
+    sink = _Sink()
+    assert create_worker(broken, _connect=sink.connect()).wait(5000)
+    qtbot.waitUntil(lambda: "finished" in sink.names(), timeout=5000)
+    assert sink.names() == ["started", "errored", "finished"]
+    exc = sink.events[1][1]
+    assert sink.events[2] == ("finished", None)
+    text, details = error_text(exc)
+    assert text == "ValueError: no such thing" and "broken" in details
+
+
+def test_a_panel_job_shows_progress_and_says_how_it_ended(qtbot):
+    import threading
+
+    from PySide6.QtWidgets import QLabel, QProgressBar, QWidget
+
+    from studio.errors import StudioError
+    from studio.gui.worker import PanelJob
+
+    panel = QWidget()
+    qtbot.addWidget(panel)
+    bar, status, logged, failures, done, ended = QProgressBar(panel), QLabel(panel), [], [], [], []
+    jobs = PanelJob(panel, bar, status, logged.append, lambda exc: failures.append(jobs.failure(exc, "Work", "Job")))
+    jobs.ended.connect(ended.append)
+
+    def count(n, progress, should_stop):
+        for i in range(n):
+            progress(f"step {i}", (i + 1) / n)
+        return n
+
+    assert jobs.start("count", "Counting…", count, 4, done=done.append)
+    assert jobs.busy and not jobs.start("again", "", count, 1, done=done.append)  # one at a time
+    qtbot.waitUntil(lambda: ended == ["count"], timeout=5000)
+    assert done == [4] and not jobs.busy and bar.value() == 100 and status.text() == "step 3"
+
+    def refuse(progress, should_stop):
+        raise StudioError("a.pt: not a checkpoint")
+
+    assert jobs.start("refuse", "Reading…", refuse, done=done.append)
+    qtbot.waitUntil(lambda: len(ended) == 2, timeout=5000)
+    assert failures == [("a.pt: not a checkpoint", "")] and bar.value() == 0  # a failed job does not read as done
+
+    release = threading.Event()
+
+    def held(progress, should_stop):
+        release.wait(5)
+        if should_stop():
+            raise StudioError("stopped")
+        return "made"
+
+    assert jobs.start("held", "Holding…", held, done=done.append)
+    assert jobs.cancel() and status.text() == "Cancelling…"
+    release.set()
+    qtbot.waitUntil(lambda: len(ended) == 3, timeout=5000)
+    assert failures[-1] is None and status.text() == "Work cancelled" and logged == ["Job cancelled"]
+    assert bar.value() == 0 and done == [4]
+    assert not jobs.cancel()  # nothing runs
+
+
+def test_core_errors_carry_a_code_and_fields_and_keep_their_message():
+    import pickle
+
+    from studio.errors import ConfigError, StudioError
+
+    plain = StudioError("x.pt: damaged")
+    assert str(plain) == "x.pt: damaged" and plain.code == "" and plain.fields == {}
+    coded = ConfigError("lr 2: too large; use --lr 0.0002", code="config.too_large", key="lr", value=2)
+    assert str(coded) == "lr 2: too large; use --lr 0.0002"
+    assert coded.code == "config.too_large" and coded.fields == {"key": "lr", "value": 2}
+    copy = pickle.loads(pickle.dumps(coded))  # a data loader's process sends it whole
+    assert type(copy) is ConfigError and str(copy) == str(coded)
+    assert copy.code == coded.code and copy.fields == coded.fields

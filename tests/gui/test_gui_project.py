@@ -28,9 +28,22 @@ def test_first_start_opens_the_example(make_window):
     assert window.project.config.family == "acgan" and window.project.config.dataset == "builtin:faces"
     for name in ("actionNewProject", "actionOpenProject", "actionSaveProject", "actionExportGrid"):
         assert window.findChild(type(window.action_new), name) is not None, name
-    for name in ("presetCombo", "datasetSourceCombo", "datasetPreview", "trainButton", "pauseButton", "stopButton",
-                 "epochProgress", "runProgress", "lossPlot", "discriminatorPlot", "auxAccuracyPlot", "sampleView",
-                 "epochSlider", "logView"):
+    for name in (
+        "presetCombo",
+        "datasetSourceCombo",
+        "datasetPreview",
+        "trainButton",
+        "pauseButton",
+        "stopButton",
+        "epochProgress",
+        "runProgress",
+        "lossPlot",
+        "discriminatorPlot",
+        "auxAccuracyPlot",
+        "sampleView",
+        "epochSlider",
+        "logView",
+    ):
         assert len(window.findChildren(QWidget, name)) == 1, name
     window.setWindowModified(False)
     window.close()

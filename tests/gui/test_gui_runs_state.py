@@ -6,11 +6,11 @@ import os
 import socket
 
 import pytest
+from helpers import tiny_config
 from PySide6.QtWidgets import QTreeWidget
 
 from studio.core.rundir import RunDirectory
 from studio.gui.runs_panel import RunsPanel, describe_run
-from helpers import tiny_config
 
 STATE = 4  # the runs list's State column
 

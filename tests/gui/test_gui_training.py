@@ -35,9 +35,15 @@ def test_train_pause_stop_export(make_window, example, qtbot, tmp_path, monkeypa
     plots = window.dashboard.plots
     # Generous timeouts: on a loaded machine the redraw timer and queued events run late.
     qtbot.waitUntil(lambda: len(plots.curve_data("lossPlot", "d_loss")[0]) >= 8, timeout=30_000)
-    for name, key in (("lossPlot", "g_loss"), ("discriminatorPlot", "d_x"), ("discriminatorPlot", "d_g_z1"),
-                      ("discriminatorPlot", "d_g_z2"), ("auxAccuracyPlot", "aux_acc_real"),
-                      ("auxAccuracyPlot", "aux_acc_fake"), ("lrPlot", "g_lr")):
+    for name, key in (
+        ("lossPlot", "g_loss"),
+        ("discriminatorPlot", "d_x"),
+        ("discriminatorPlot", "d_g_z1"),
+        ("discriminatorPlot", "d_g_z2"),
+        ("auxAccuracyPlot", "aux_acc_real"),
+        ("auxAccuracyPlot", "aux_acc_fake"),
+        ("lrPlot", "g_lr"),
+    ):
         x, y = plots.curve_data(name, key)
         assert len(x) >= 8, (name, key)
     assert window.findChild(QWidget, "lossPlot") is plots.plots["lossPlot"]
@@ -97,11 +103,11 @@ def test_train_pause_stop_export(make_window, example, qtbot, tmp_path, monkeypa
     # One export at a time, whatever refreshes the window meanwhile (the runs list does after every checkpoint).
     import threading
 
-    import studio.gui.main_window as main_window_module
+    import studio.gui.main_window.export as export_module
 
     release = threading.Event()
-    real_export = main_window_module.export_gif
-    monkeypatch.setattr(main_window_module, "export_gif", lambda *a, **k: release.wait(20) and real_export(*a, **k))
+    real_export = export_module.export_gif
+    monkeypatch.setattr(export_module, "export_gif", lambda *a, **k: release.wait(20) and real_export(*a, **k))
     assert window.export_timeline(tmp_path / "second.gif")
     window.refresh_runs()
     assert window.exporting_timeline and not window.export_timeline(tmp_path / "third.gif")
