@@ -15,7 +15,9 @@ def main(argv: list[str]) -> int:
         return cli_main(argv[1:])
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__.strip())
-        print("\nusage: python main.py [PROJECT]\n       python main.py --headless COMMAND ...  (see --headless --help)")
+        print(
+            "\nusage: python main.py [PROJECT]\n       python main.py --headless COMMAND ...  (see --headless --help)"
+        )
         return 0
     os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
     from studio.gui.app import run_app

@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("outdir", help="folder for the PNG files")
     parser.add_argument("--epochs", type=int, default=10, help="epochs to train (default 10)")
-    parser.add_argument("--images", type=int, default=4000, help="faces to draw for the run (default 4000, the example's)")
+    parser.add_argument(
+        "--images", type=int, default=4000, help="faces to draw for the run (default 4000, the example's)"
+    )
     parser.add_argument("--size", default="1440x900", help="window size, WIDTHxHEIGHT (default 1440x900)")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))

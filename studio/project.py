@@ -86,7 +86,7 @@ class Project:
         atomic_write_json(self.file, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | Path) -> "Project":
+    def load(cls, path: str | Path) -> Project:
         path = Path(path).expanduser()
         file = path if path.name == PROJECT_FILE or path.is_file() else path / PROJECT_FILE
         if not file.is_file():
@@ -110,7 +110,7 @@ class Project:
         )
 
     @classmethod
-    def create(cls, folder: str | Path, config: TrainConfig, preset: str = "", name: str = "") -> "Project":
+    def create(cls, folder: str | Path, config: TrainConfig, preset: str = "", name: str = "") -> Project:
         """A new project folder; refuses to overwrite an existing project."""
         folder = Path(folder).expanduser()
         if (folder / PROJECT_FILE).exists():

@@ -7,7 +7,8 @@ from pathlib import Path
 import torch
 
 _SPEC = importlib.util.spec_from_file_location(
-    "reliability", Path(__file__).resolve().parents[1] / "benchmarks" / "reliability.py")
+    "reliability", Path(__file__).resolve().parents[1] / "benchmarks" / "reliability.py"
+)
 rel = importlib.util.module_from_spec(_SPEC)
 sys.modules.setdefault("reliability", rel)  # dataclasses look their module up
 _SPEC.loader.exec_module(rel)
