@@ -48,7 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    _add_new(sub)
+    _add_train_and_resume(sub)
+    _add_sample(sub)
+    _add_average(sub)
+    _add_export(sub)
+    _add_info_and_presets(sub)
 
+    from studio.cli_eval import add_parsers as add_eval_parsers
+
+    add_eval_parsers(sub)
+    return parser
+
+
+def _add_new(sub) -> None:
     p = sub.add_parser("new", help="create a project folder from a preset")
     p.add_argument("project", help="folder to create")
     p.add_argument("--preset", default="tiny-demo", help="preset name (see 'presets'); default tiny-demo")
@@ -59,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one setting")
 
+
+def _add_train_and_resume(sub) -> None:
     for name, text in (("train", "start a new run of a project"), ("resume", "continue an interrupted run")):
         p = sub.add_parser(name, help=text)
         p.add_argument("project", help="project folder" + (", run folder or checkpoint" if name == "resume" else ""))
@@ -82,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                 "checkpoints as training reaches their epochs",
             )
 
+
+def _add_sample(sub) -> None:
     p = sub.add_parser("sample", help="write a grid of samples from a checkpoint")
     p.add_argument("checkpoint", help="a checkpoint file (.pt)")
     p.add_argument("--out", required=True, help="PNG file to write")
@@ -151,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="one PNG with the same grid from the run's last checkpoint, its saved averages and the EMA",
     )
 
+
+def _add_average(sub) -> None:
     p = sub.add_parser("average", help="average a run's generators into a new checkpoint (no selection: list them)")
     p.add_argument("run", help="run folder")
     pick = p.add_mutually_exclusive_group()
@@ -172,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=integer(0, MAX_SEED), default=0, help="seed of the BatchNorm noise (default 0)")
     p.add_argument("--out", metavar="NAME", help="file name in the run's checkpoints/ (default average_epochs_A-B.pt)")
 
+
+def _add_export(sub) -> None:
     p = sub.add_parser("export", help="export a checkpoint's generator for use outside the studio")
     p.add_argument("checkpoint", help="a checkpoint or saved average (.pt)")
     p.add_argument("--format", required=True, choices=("state_dict", "torchscript", "onnx"))
@@ -179,15 +200,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ema", action="store_true", help="export the EMA generator stored in the checkpoint")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
 
+
+def _add_info_and_presets(sub) -> None:
     p = sub.add_parser("info", help="describe a project, run or checkpoint")
     p.add_argument("path")
 
     sub.add_parser("presets", help="list the presets")
-
-    from studio.cli_eval import add_parsers as add_eval_parsers
-
-    add_eval_parsers(sub)
-    return parser
 
 
 # --- helpers -------------------------------------------------------------------

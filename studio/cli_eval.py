@@ -35,6 +35,11 @@ def _floats(low: float | None = None, low_open: bool = False):
 
 def add_parsers(sub) -> None:
     """Add the ``judge`` and ``evaluate`` subcommands to the main parser's subparsers."""
+    _add_judge(sub)
+    _add_evaluate(sub)
+
+
+def _add_judge(sub) -> None:
     p = sub.add_parser("judge", help="train a judge classifier on a dataset's real images")
     judge_sub = p.add_subparsers(dest="judge_command", metavar="ACTION", parser_class=type(p))
     judge_sub.required = True
@@ -69,6 +74,8 @@ def add_parsers(sub) -> None:
     t.add_argument("--force", action="store_true", help="replace an existing judge file")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
+
+def _add_evaluate(sub) -> None:
     p = sub.add_parser("evaluate", help="conditional accuracy and FID/KID/IS of generators")
     p.add_argument(
         "generators",

@@ -7,7 +7,7 @@ export      the grid as a PNG, and a sheet of it through the run's generators
 """
 
 from studio.app.sampling import layout_modes as modes_for
-from studio.gui.explorer.controls import TRUNCATION_OFF
 from studio.gui.explorer.panel import ConditionExplorer
+from studio.gui.explorer.widgets import TRUNCATION_OFF
 
 __all__ = ["ConditionExplorer", "modes_for", "TRUNCATION_OFF"]

@@ -17,18 +17,14 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QColorDialog,
-    QComboBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QSlider,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -36,13 +32,10 @@ from superqt.utils import signals_blocked
 
 from studio.app.sampling import LayoutRequest
 from studio.core.conditions import ConditionSpace, ExplorerChoices, colour_hex
-from studio.core.explore import NoiseSettings
 from studio.errors import StudioError
+from studio.gui.explorer.widgets import make_button, make_combo, make_line, make_spin
 
-__all__ = ["ConditionControls", "NoiseControls", "TRUNCATION_OFF", "choices_of"]
-
-# Truncation slider positions are tenths: 1 -> 0.1 ... 39 -> 3.9; the right end is off.
-TRUNCATION_OFF = 40
+__all__ = ["ConditionControls", "choices_of"]
 
 # Layouts whose rows and columns are two attributes, and those drawn along a number of steps.
 _ROWS_COLS = ("table", "hue-map", "colour-table")
@@ -52,36 +45,6 @@ _STEPPED = ("noise-interp", "cond-interp", "hue-sweep", "hue-map")
 def choices_of(space: ConditionSpace | None) -> ExplorerChoices:
     """The controls a space offers (none without a space)."""
     return space.explorer_choices() if space is not None else ExplorerChoices(modes=())
-
-
-def _combo(name: str, tip: str) -> QComboBox:
-    combo = QComboBox()
-    combo.setObjectName(name)
-    combo.setToolTip(tip)
-    return combo
-
-
-def _spin(name: str, low: int, high: int, value: int, tip: str) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setObjectName(name)
-    spin.setRange(low, high)
-    spin.setValue(value)
-    spin.setToolTip(tip)
-    return spin
-
-
-def _button(text: str, name: str, tip: str) -> QPushButton:
-    button = QPushButton(text)
-    button.setObjectName(name)
-    button.setToolTip(tip)
-    return button
-
-
-def _line(name: str, tip: str) -> QLineEdit:
-    edit = QLineEdit()
-    edit.setObjectName(name)
-    edit.setToolTip(tip)
-    return edit
 
 
 class ConditionControls(QGroupBox):
@@ -134,29 +97,29 @@ class ConditionControls(QGroupBox):
 
     # --- building --------------------------------------------------------------------
     def _build_pickers(self) -> None:
-        self.mode_combo = _combo("explorerModeCombo", "How conditions and noise are laid out in the grid")
-        self.rows_combo = _combo("explorerRowsCombo", "The attribute whose values run down the rows")
-        self.cols_combo = _combo(
+        self.mode_combo = make_combo("explorerModeCombo", "How conditions and noise are laid out in the grid")
+        self.rows_combo = make_combo("explorerRowsCombo", "The attribute whose values run down the rows")
+        self.cols_combo = make_combo(
             "explorerColsCombo", "The attribute whose values run across the columns (the one that varies)"
         )
-        self.fix_combo = _combo("explorerFixCombo", "The value held fixed in every cell, e.g. 'blue eyes'")
-        self.samples_spin = _spin(
+        self.fix_combo = make_combo("explorerFixCombo", "The value held fixed in every cell, e.g. 'blue eyes'")
+        self.samples_spin = make_spin(
             "explorerSamplesSpin", 1, 32, 6, "How many noise samples: one per row or column, each shared by its cells"
         )
-        self.steps_spin = _spin(
+        self.steps_spin = make_spin(
             "explorerStepsSpin", 2, 32, 8, "Points along an interpolation, or hues round the colour circle"
         )
-        self.path_combo = _combo(
+        self.path_combo = make_combo(
             "explorerPathCombo",
             "Linear: a straight line between the two noise vectors. "
             "Spherical: along the great circle, which keeps the norm G saw in training",
         )
         self.path_combo.addItem("Linear", "linear")
         self.path_combo.addItem("Spherical (slerp)", "slerp")
-        self.condition_edit = _line(
+        self.condition_edit = make_line(
             "explorerConditionEdit", "The condition, as text (e.g. 'red hair, blue eyes'); Enter applies it"
         )
-        self.condition_end_edit = _line(
+        self.condition_end_edit = make_line(
             "explorerConditionEndEdit", "The condition the interpolation ends at; Enter applies it"
         )
         # Colour spaces: one picker per attribute, made when the space is set.
@@ -177,19 +140,21 @@ class ConditionControls(QGroupBox):
         self.object_list.setObjectName("explorerObjectList")
         self.object_list.setToolTip("Tick the objects of one image, then 'Add row'")
         self.object_list.setMaximumHeight(150)
-        self.add_set_button = _button(
+        self.add_set_button = make_button(
             "Add row", "explorerAddSetButton", "Add the ticked objects as one row of the grid"
         )
-        self.remove_set_button = _button("Remove row", "explorerRemoveSetButton", "Remove the selected composed row")
+        self.remove_set_button = make_button(
+            "Remove row", "explorerRemoveSetButton", "Remove the selected composed row"
+        )
         self.sets_list = QListWidget()
         self.sets_list.setObjectName("explorerSetsList")
         self.sets_list.setToolTip("The composed object sets, one row each")
         self.sets_list.setMaximumHeight(80)
         self.sets_list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.random_spin = _spin(
+        self.random_spin = make_spin(
             "explorerRandomSpin", 0, 24, 4, "Rows of random valid object sets added below the composed ones"
         )
-        self.new_sets_button = _button("New random sets", "explorerNewSetsButton", "Draw other random valid sets")
+        self.new_sets_button = make_button("New random sets", "explorerNewSetsButton", "Draw other random valid sets")
         self.objects_reason = QLabel()
         self.objects_reason.setObjectName("explorerObjectsReason")
         self.objects_reason.setWordWrap(True)
@@ -318,13 +283,13 @@ class ConditionControls(QGroupBox):
         )
         self.steps_label.setText("Hues" if mode in ("hue-sweep", "hue-map") else "Steps")
         self.condition_label.setText("From" if mode == "cond-interp" else "Condition")
-        self._fill_fix_combo()
+        self._fill_fixcombo()
 
     def _on_attributes_changed(self, *_) -> None:
-        self._fill_fix_combo()
+        self._fill_fixcombo()
         self.changed.emit()
 
-    def _fill_fix_combo(self) -> None:
+    def _fill_fixcombo(self) -> None:
         """Values of the attributes not on an axis, e.g. 'blue eyes' while hair varies."""
         held = choices_of(self.space).held
         previous = self.fix_combo.currentText()
@@ -435,7 +400,7 @@ class ConditionControls(QGroupBox):
         base = self.space.fixed_label()
         for i, name in enumerate(names):
             self._colours.append(base[3 * i : 3 * i + 3].clone())
-            button = _button(
+            button = make_button(
                 "", f"explorerColour_{name}", f"Choose the {name} colour held fixed (a colour dialog opens)"
             )
             button.clicked.connect(lambda checked=False, i=i: self.pick_colour(i))
@@ -478,80 +443,3 @@ class ConditionControls(QGroupBox):
                 f"QPushButton {{ background-color: {colour_hex(rgb)}; color: {text_colour}; "
                 "border: 1px solid #888; border-radius: 3px; padding: 4px 8px; }"
             )
-
-
-class NoiseControls(QGroupBox):
-    """The "Noise" box: seed, new seed, the row to resample, truncation (clamp or rescale)."""
-
-    WIDGETS = (
-        "seed_spin",
-        "new_seed_button",
-        "row_spin",
-        "resample_button",
-        "truncation_slider",
-        "truncation_label",
-        "truncation_mode",
-    )
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__("Noise", parent)
-        self.seed_spin = _spin(
-            "explorerSeedSpin", 0, 2**31 - 1, 0, "The seed of the noise: the same seed gives the same grid"
-        )
-        self.new_seed_button = _button("New seed", "newSeedButton", "Draw a random seed: new noise for every row")
-        self.row_spin = _spin("explorerRowSpin", 1, 1, 1, "The row to resample (or click a row in the grid)")
-        self.row_spin.setPrefix("row ")
-        self.resample_button = _button(
-            "Resample row", "resampleRowButton", "New noise for the chosen row only; every other row stays as it is"
-        )
-        self.truncation_slider = QSlider(Qt.Orientation.Horizontal)
-        self.truncation_slider.setObjectName("truncationSlider")
-        self.truncation_slider.setRange(1, TRUNCATION_OFF)
-        self.truncation_slider.setValue(TRUNCATION_OFF)
-        self.truncation_slider.setPageStep(5)
-        self.truncation_slider.setToolTip(
-            "Truncation: keep the noise near the centre of N(0, 1), trading variety "
-            "for quality. Right end: off; further left: stronger"
-        )
-        self.truncation_label = QLabel()
-        self.truncation_label.setObjectName("truncationLabel")
-        self.truncation_label.setMinimumWidth(44)
-        self.truncation_label.setToolTip("The truncation threshold in standard deviations")
-        self.truncation_mode = _combo(
-            "truncationModeCombo",
-            "Clamp: clip each entry of z to the threshold. "
-            "Rescale: shrink each z (direction kept) to at most threshold x its typical norm",
-        )
-        self.truncation_mode.addItem("Clamp", "clamp")
-        self.truncation_mode.addItem("Rescale", "rescale")
-        noise = QGridLayout(self)
-        noise.addWidget(QLabel("Seed"), 0, 0)
-        noise.addWidget(self.seed_spin, 0, 1)
-        noise.addWidget(self.new_seed_button, 0, 2)
-        noise.addWidget(QLabel("Row"), 1, 0)
-        noise.addWidget(self.row_spin, 1, 1)
-        noise.addWidget(self.resample_button, 1, 2)
-        noise.addWidget(QLabel("Truncation"), 2, 0)
-        trunc = QHBoxLayout()
-        trunc.addWidget(self.truncation_slider, 1)
-        trunc.addWidget(self.truncation_label)
-        noise.addLayout(trunc, 2, 1)
-        noise.addWidget(self.truncation_mode, 2, 2)
-        noise.setColumnStretch(1, 1)
-        self.update_truncation_label()
-
-    def truncation(self) -> float | None:
-        value = self.truncation_slider.value()
-        return None if value >= TRUNCATION_OFF else value / 10
-
-    def update_truncation_label(self) -> None:
-        t = self.truncation()
-        self.truncation_label.setText("off" if t is None else f"{t:.1f}")
-
-    def settings(self) -> NoiseSettings:
-        return NoiseSettings(self.seed_spin.value(), self.truncation(), self.truncation_mode.currentData())
-
-    def set_rows(self, rows: int) -> None:
-        """The rows a resample can choose, without a signal."""
-        with signals_blocked(self.row_spin):
-            self.row_spin.setRange(1, rows)

@@ -32,10 +32,11 @@ from studio.core.conditions import ConditionSpace
 from studio.core.explore import Layout, NoiseSettings
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
-from studio.gui.explorer.controls import ConditionControls, NoiseControls
+from studio.gui.explorer.controls import ConditionControls
 from studio.gui.explorer.display import GridDisplay
 from studio.gui.explorer.export import ExportControls, choose_png, draw_sheet, save_grid
 from studio.gui.explorer.render import RenderRelay, RenderRequest, RenderState, render_job
+from studio.gui.explorer.widgets import NoiseControls
 from studio.gui.scroll import vertical_scroll
 from studio.gui.worker import Worker, create_worker, error_text, join_thread, thread_running
 
