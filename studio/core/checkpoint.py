@@ -27,6 +27,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "generator_from_checkpoint",
+    "generator_from_state",
     "is_training_checkpoint",
     "load_weights_only",
     "resume_refusal",
@@ -88,19 +89,34 @@ def _crc32(tensor: torch.Tensor) -> int:
     return zlib.crc32(memoryview(data))
 
 
+def _payload(state: dict, sections: tuple[str, ...] | None = None) -> Iterator[tuple[str, str, torch.Tensor]]:
+    """(field, path, tensor) of every checksummed tensor, in ``sections`` only when given."""
+    for key, value in state.items():
+        if key in ("checksums", "format", "version") or (sections is not None and key not in sections):
+            continue
+        for name, tensor in _tensors(value, key):
+            yield key, name, tensor
+
+
 def tensor_checksums(state: dict) -> dict[str, int]:
     """CRC-32 of every tensor payload, by path: a flipped byte anywhere in the weights is found on load."""
-    return {
-        name: _crc32(t)
-        for key, value in state.items()
-        if key not in ("checksums", "format", "version")
-        for name, t in _tensors(value, key)
-    }
+    return {name: _crc32(t) for _, name, t in _payload(state)}
+
+
+def _on_cpu(obj):
+    """``obj`` with every tensor inside it (nested dicts, lists, tuples) on the CPU; CPU tensors are not copied."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {key: _on_cpu(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_on_cpu(value) for value in obj)
+    return obj
 
 
 def save_checkpoint(path: str | Path, state: dict, overwrite: bool = True) -> Path:
-    state = {"format": FORMAT, "version": VERSION, **state}
-    state.pop("checksums", None)
+    # One copy of a GPU state to the host, which both the checksums and torch.save read (each would copy it).
+    state = _on_cpu({"format": FORMAT, "version": VERSION, **state})
     state["checksums"] = {"crc32": tensor_checksums(state)}
     atomic_torch_save(state, path, overwrite=overwrite)
     return Path(path)
@@ -136,19 +152,16 @@ def _check_structure(state: dict, path: Path) -> None:
 def _verify(state: dict, path: Path, sections: tuple[str, ...] | None) -> None:
     """Checksums (files written before they existed have none) and finite weights, naming the tensor."""
     stored = (state.get("checksums") or {}).get("crc32")
-    for key, value in state.items():
-        if key in ("checksums", "format", "version") or (sections is not None and key not in sections):
-            continue
-        for name, tensor in _tensors(value, key):
-            if stored is not None:
-                expected = stored.get(name)
-                if expected is None or expected != _crc32(tensor):
-                    what = "has no checksum" if expected is None else "does not match its checksum"
-                    raise CheckpointError(
-                        f"{path}: damaged checkpoint: tensor {name} {what} (the file changed after it was written)"
-                    )
-            if key in _WEIGHT_FIELDS and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-                raise CheckpointError(f"{path}: tensor {name} holds NaN or infinite values; refusing these weights")
+    for key, name, tensor in _payload(state, sections):
+        if stored is not None:
+            expected = stored.get(name)
+            if expected is None or expected != _crc32(tensor):
+                what = "has no checksum" if expected is None else "does not match its checksum"
+                raise CheckpointError(
+                    f"{path}: damaged checkpoint: tensor {name} {what} (the file changed after it was written)"
+                )
+        if key in _WEIGHT_FIELDS and tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: tensor {name} holds NaN or infinite values; refusing these weights")
 
 
 def resume_refusal(state: dict, path: str | Path) -> str | None:
@@ -204,9 +217,13 @@ def checkpoint_config(state: dict, path: str | Path = "checkpoint") -> tuple[Tra
 
 def generator_from_checkpoint(path: str | Path, which: str = "g", device: str = "cpu"):
     """(G in eval mode, condition space, config) from a checkpoint; ``which`` is 'g' or 'ema'."""
+    return generator_from_state(load_checkpoint(path, sections=GENERATOR_SECTIONS), path, which, device)
+
+
+def generator_from_state(state: dict, path: str | Path, which: str = "g", device: str = "cpu"):
+    """:func:`generator_from_checkpoint` of a state already loaded (and checked) from ``path``."""
     from studio.core.models import Generator
 
-    state = load_checkpoint(path, sections=GENERATOR_SECTIONS)
     config, space = checkpoint_config(state, path)
     g = Generator(config, space)
     weights = state["g"]

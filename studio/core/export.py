@@ -17,7 +17,6 @@ studio's :class:`~studio.core.models.Generator` and the sidecar's config.
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 import time
 import warnings
@@ -27,9 +26,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from studio.core import jsonio
 from studio.core.atomic import atomic_write_bytes, atomic_write_json
-from studio.core.checkpoint import checkpoint_config, generator_from_checkpoint, load_checkpoint
-from studio.core.conditions import ConditionSpace
+from studio.core.checkpoint import checkpoint_config, generator_from_state, load_checkpoint
+from studio.core.conditions import ConditionSpace, NoCondition
 from studio.core.config import TrainConfig, architecture_keys
 from studio.core.rundir import guard_output
 from studio.errors import ConfigError, StudioError
@@ -94,14 +94,6 @@ def onnx_available() -> tuple[bool, str]:
     return True, ""
 
 
-_UNCONDITIONAL = {"kind": "none", "text": "unconditional: pass a float tensor of shape (N, 0)"}
-
-
-def _encoding(space: ConditionSpace) -> dict:
-    """How labels become the condition tensor, in words and value names (the space describes its own)."""
-    return space.export_encoding() if space.is_conditional else dict(_UNCONDITIONAL)
-
-
 def describe_inputs(config: TrainConfig, space: ConditionSpace, examples: int = 3) -> dict:
     """What a caller must feed an exported G, and what comes out."""
     width = space.dim if config.conditional else 0
@@ -119,7 +111,8 @@ def describe_inputs(config: TrainConfig, space: ConditionSpace, examples: int = 
             "condition": {
                 "shape": ["N", width],
                 "dtype": "float32",
-                "encoding": _encoding(space) if width else dict(_UNCONDITIONAL),
+                # The space describes its own encoding; a model that takes no condition, NoCondition's.
+                "encoding": (space if width else NoCondition()).export_encoding(),
             },
         },
         "output": {
@@ -259,8 +252,9 @@ def export_generator(
     checkpoint = Path(checkpoint)
     guard_output(out, [checkpoint])
     guard_output(sidecar_path(Path(out)), [checkpoint])
-    generator, space, config = generator_from_checkpoint(checkpoint, which)
+    # One load: its G, EMA and settings are checksummed once, and D and the optimisers are never read.
     state = load_checkpoint(checkpoint, mmap=True)
+    generator, space, config = generator_from_state(state, checkpoint, which)
     source = {"checkpoint": str(checkpoint), "which": which, "epoch": int(state["epoch"]), "step": int(state["step"])}
     if state.get("averaged"):
         source["averaged"] = state["averaged"]
@@ -272,12 +266,9 @@ def export_generator(
 
 def _read_sidecar(path: Path) -> dict:
     side = sidecar_path(path)
-    try:
-        info = json.loads(side.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StudioError(f"{side}: missing; it describes {path.name} and must sit beside it") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise StudioError(f"{side}: damaged ({exc})") from None
+    if not side.is_file():
+        raise StudioError(f"{side}: missing; it describes {path.name} and must sit beside it")
+    info = jsonio.read_json(side, StudioError, "export description")
     if not isinstance(info, dict) or info.get("format") != SIDECAR_FORMAT:
         raise StudioError(f"{side}: not a GAN Studio export description")
     return info
