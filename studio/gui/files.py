@@ -6,7 +6,19 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-__all__ = ["with_suffix"]
+__all__ = ["with_suffix", "confirm_replace"]
+
+
+def confirm_replace(parent: QWidget, text: str, title: str = "Replace file?") -> bool:
+    """Ask ``text`` (Yes / Cancel, Cancel by default); True when the user said Yes."""
+    answer = QMessageBox.question(
+        parent,
+        title,
+        text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Yes
 
 
 def with_suffix(parent: QWidget, chosen: str, suffix: str) -> tuple[Path | None, bool]:
@@ -21,11 +33,4 @@ def with_suffix(parent: QWidget, chosen: str, suffix: str) -> tuple[Path | None,
     path = path.with_name(path.name + suffix)
     if not path.exists():
         return path, False
-    answer = QMessageBox.question(
-        parent,
-        "Replace file?",
-        f"{path} exists. Replace it?",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        QMessageBox.StandardButton.Cancel,
-    )
-    return (path, True) if answer == QMessageBox.StandardButton.Yes else (None, False)
+    return (path, True) if confirm_replace(parent, f"{path} exists. Replace it?") else (None, False)

@@ -380,9 +380,19 @@ class PanelJob(QObject):
 
 
 class PanelJobHost:
-    """Cancel, wait and shutdown of a panel whose one background job is the :class:`PanelJob` ``self._jobs``."""
+    """Busy, cancel, wait and shutdown of a panel whose one background job is the :class:`PanelJob` ``self._jobs``."""
 
     _jobs: PanelJob
+
+    @property
+    def busy(self) -> bool:
+        return self._jobs.busy
+
+    @property
+    def _job(self) -> str:
+        """The name of the running (or last) job (the lab: 'average', 'compare' or 'export';
+        the evaluation panel: 'evaluate', 'auto' or 'judge')."""
+        return self._jobs.name
 
     def cancel(self) -> None:
         """Stop the job at its next check; nothing half-made is saved."""

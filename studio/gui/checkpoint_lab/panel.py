@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 from superqt.utils import signals_blocked
 
 from studio.app.checkpoints import AverageRequest, average_sources, list_run
@@ -25,7 +25,7 @@ from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
 from studio.gui.checkpoint_lab import table, widgets
 from studio.gui.checkpoint_lab.export import export_file_name, fill_generators
-from studio.gui.files import with_suffix
+from studio.gui.files import confirm_replace, with_suffix
 from studio.gui.worker import PanelJob, PanelJobHost
 
 __all__ = ["CheckpointLab"]
@@ -180,15 +180,6 @@ class CheckpointLab(PanelJobHost, QWidget):
         self._update_controls()
 
     # --- jobs -------------------------------------------------------------------------
-    @property
-    def busy(self) -> bool:
-        return self._jobs.busy
-
-    @property
-    def _job(self) -> str:
-        """The name of the running (or last) job: 'average', 'compare' or 'export'."""
-        return self._jobs.name
-
     def _update_controls(self) -> None:
         busy = self.busy
         has_run = self.run is not None
@@ -359,14 +350,7 @@ class CheckpointLab(PanelJobHost, QWidget):
             return
         _, side = export_files(path)
         if side.exists() and not confirmed:
-            answer = QMessageBox.question(
-                self,
-                "Replace file?",
-                f"{side} exists (the description of an earlier export). Replace it?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                QMessageBox.StandardButton.Cancel,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
+            if not confirm_replace(self, f"{side} exists (the description of an earlier export). Replace it?"):
                 return
             confirmed = True
         self.export_to(path, fmt, ref, overwrite=confirmed)

@@ -12,16 +12,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QSplitter,
     QTableWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from studio.gui.builders import make_button, make_combo, make_line, make_note, make_progress, make_spin, side_by_side
 from studio.gui.checkpoint_lab.compare_view import CompareView
 from studio.gui.checkpoint_lab.export import fill_formats
 from studio.gui.checkpoint_lab.table import COLUMNS
@@ -52,17 +48,7 @@ def build(lab) -> None:
     left_layout.addWidget(lab.status)
     left.setMinimumWidth(380)
 
-    lab.splitter = QSplitter(Qt.Orientation.Horizontal)
-    lab.splitter.setObjectName("labSplitter")
-    lab.splitter.addWidget(left)
-    lab.splitter.addWidget(lab.compare_view)
-    lab.splitter.setStretchFactor(0, 0)
-    lab.splitter.setStretchFactor(1, 1)
-    lab.splitter.setSizes([440, 800])
-    lab.splitter.setChildrenCollapsible(False)
-    layout = QVBoxLayout(lab)
-    layout.setContentsMargins(6, 4, 6, 4)
-    layout.addWidget(lab.splitter)
+    lab.splitter = side_by_side(lab, "labSplitter", left, lab.compare_view, (440, 800))
 
 
 def _title_and_table(lab) -> None:
@@ -91,26 +77,21 @@ def _title_and_table(lab) -> None:
 
 def _selection(lab) -> QGridLayout:
     """'Last N' and an epoch range, each with its Select button; the line saying what is selected."""
-    lab.last_spin = QSpinBox()
-    lab.last_spin.setObjectName("lastNSpin")
-    lab.last_spin.setRange(1, 10_000)
-    lab.last_spin.setValue(10)
+    lab.last_spin = make_spin(
+        "lastNSpin", 1, 10_000, 10, "How many of the newest end-of-epoch checkpoints 'Select' picks"
+    )
     lab.last_spin.setPrefix("last ")
-    lab.last_spin.setToolTip("How many of the newest end-of-epoch checkpoints 'Select' picks")
-    lab.select_last_button = QPushButton("Select")
-    lab.select_last_button.setObjectName("selectLastButton")
-    lab.select_last_button.setToolTip("Select the last N end-of-epoch checkpoints in the table")
-    lab.range_edit = QLineEdit()
-    lab.range_edit.setObjectName("epochRangeEdit")
+    lab.select_last_button = make_button(
+        "Select", "selectLastButton", "Select the last N end-of-epoch checkpoints in the table"
+    )
+    lab.range_edit = make_line(
+        "epochRangeEdit", "An epoch range A-B (or one epoch); Enter or 'Select' selects those checkpoints"
+    )
     lab.range_edit.setPlaceholderText("epochs, e.g. 21-30")
-    lab.range_edit.setToolTip("An epoch range A-B (or one epoch); Enter or 'Select' selects those checkpoints")
-    lab.select_range_button = QPushButton("Select")
-    lab.select_range_button.setObjectName("selectRangeButton")
-    lab.select_range_button.setToolTip("Select the end-of-epoch checkpoints of the epoch range")
-    lab.selection_info = QLabel()
-    lab.selection_info.setObjectName("selectionInfo")
-    lab.selection_info.setWordWrap(True)
-    lab.selection_info.setToolTip("What is selected, or why a selection was refused")
+    lab.select_range_button = make_button(
+        "Select", "selectRangeButton", "Select the end-of-epoch checkpoints of the epoch range"
+    )
+    lab.selection_info = make_note("selectionInfo", "What is selected, or why a selection was refused", hint=False)
 
     pick = QGridLayout()
     pick.addWidget(lab.last_spin, 0, 0)
@@ -129,27 +110,24 @@ def _average_box(lab) -> QGroupBox:
         "The running statistics of an averaged G are not the average of the statistics: "
         "measure them again over fresh noise and conditions (recommended). Off: average them."
     )
-    lab.average_button = QPushButton("Average")
-    lab.average_button.setObjectName("averageButton")
-    lab.average_button.setProperty("primary", True)
-    lab.average_button.setToolTip(
+    lab.average_button = make_button(
+        "Average",
+        "averageButton",
         "Average the selected generators into a new one, save it in the run's checkpoints folder "
-        "(never over an existing file) and compare it with the last checkpoint and the EMA"
+        "(never over an existing file) and compare it with the last checkpoint and the EMA",
     )
-    lab.compare_button = QPushButton("Compare")
-    lab.compare_button.setObjectName("compareButton")
-    lab.compare_button.setToolTip(
-        "Draw the last checkpoint, the newest saved average and the EMA with the same noise and conditions"
+    lab.average_button.setProperty("primary", True)
+    lab.compare_button = make_button(
+        "Compare",
+        "compareButton",
+        "Draw the last checkpoint, the newest saved average and the EMA with the same noise and conditions",
     )
-    lab.save_comparison_button = QPushButton("Save comparison…")
-    lab.save_comparison_button.setObjectName("saveComparisonButton")
-    lab.save_comparison_button.setToolTip("Save the comparison as one PNG sheet, each grid under its title")
-    lab.average_info = QLabel()
-    lab.average_info.setObjectName("averageInfo")
-    lab.average_info.setWordWrap(True)
-    lab.average_info.setProperty("hint", True)
-    lab.average_info.setToolTip("The last average made: its file and how its BatchNorm statistics were set")
-    lab.average_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    lab.save_comparison_button = make_button(
+        "Save comparison…", "saveComparisonButton", "Save the comparison as one PNG sheet, each grid under its title"
+    )
+    lab.average_info = make_note(
+        "averageInfo", "The last average made: its file and how its BatchNorm statistics were set", selectable=True
+    )
     average_row = QHBoxLayout()
     average_row.addWidget(lab.bn_check)
     average_row.addStretch(1)
@@ -167,22 +145,21 @@ def _average_box(lab) -> QGroupBox:
 
 
 def _export_box(lab) -> QGroupBox:
-    lab.export_combo = QComboBox()
-    lab.export_combo.setObjectName("exportGeneratorCombo")
-    lab.export_combo.setToolTip("The generator to export: a checkpoint's G, the EMA, or a saved average")
+    lab.export_combo = make_combo(
+        "exportGeneratorCombo", "The generator to export: a checkpoint's G, the EMA, or a saved average"
+    )
     lab.export_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     lab.export_combo.setMinimumContentsLength(14)
-    lab.format_combo = QComboBox()
-    lab.format_combo.setObjectName("exportFormatCombo")
-    lab.format_combo.setToolTip(
+    lab.format_combo = make_combo(
+        "exportFormatCombo",
         "State dict: weights for studio.core.models.Generator; TorchScript and ONNX "
-        "run without the studio. A .json beside the file describes the inputs."
+        "run without the studio. A .json beside the file describes the inputs.",
     )
     lab.onnx_reason = fill_formats(lab.format_combo)
-    lab.export_button = QPushButton("Export…")
-    lab.export_button.setObjectName("exportGeneratorButton")
-    lab.export_button.setToolTip(
-        "Write the chosen generator alone (no discriminator or optimiser) to a file you choose"
+    lab.export_button = make_button(
+        "Export…",
+        "exportGeneratorButton",
+        "Write the chosen generator alone (no discriminator or optimiser) to a file you choose",
     )
     export_box = QGroupBox("Export a generator")
     export_layout = QHBoxLayout(export_box)
@@ -193,20 +170,12 @@ def _export_box(lab) -> QGroupBox:
 
 
 def _progress_row(lab) -> QHBoxLayout:
-    lab.progress = QProgressBar()
-    lab.progress.setObjectName("labProgress")
-    lab.progress.setRange(0, 100)
-    lab.progress.setValue(0)
-    lab.progress.setToolTip("Progress of the averaging, comparison or export in the background")
-    lab.cancel_button = QPushButton("Cancel")
-    lab.cancel_button.setObjectName("labCancelButton")
-    lab.cancel_button.setToolTip("Stop the averaging or comparison; nothing half-made is saved")
+    lab.progress = make_progress("labProgress", "Progress of the averaging, comparison or export in the background")
+    lab.cancel_button = make_button(
+        "Cancel", "labCancelButton", "Stop the averaging or comparison; nothing half-made is saved"
+    )
     lab.cancel_button.setEnabled(False)
-    lab.status = QLabel()
-    lab.status.setObjectName("labStatus")
-    lab.status.setWordWrap(True)
-    lab.status.setProperty("hint", True)
-    lab.status.setToolTip("What the lab is doing")
+    lab.status = make_note("labStatus", "What the lab is doing")
     progress_row = QHBoxLayout()
     progress_row.addWidget(lab.progress, 1)
     progress_row.addWidget(lab.cancel_button)

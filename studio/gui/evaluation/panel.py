@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QListWidgetItem, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QListWidgetItem, QWidget
 from superqt.utils import signals_blocked
 
 from studio.app.compare import comparison_generators
@@ -24,6 +24,7 @@ from studio.gui.evaluation import view, widgets
 from studio.gui.evaluation.results import describe_scores
 from studio.gui.evaluation.widgets import METRIC_CHOICES
 from studio.gui.evaluation.wording import for_the_window
+from studio.gui.files import confirm_replace
 from studio.gui.worker import PanelJob, PanelJobHost
 
 __all__ = ["EvaluationPanel"]
@@ -313,15 +314,6 @@ class EvaluationPanel(PanelJobHost, QWidget):
         self.curves, self.plot_items = view.draw_plots(self.plot, self.rows)
 
     # --- jobs -------------------------------------------------------------------------
-    @property
-    def busy(self) -> bool:
-        return self._jobs.busy
-
-    @property
-    def _job(self) -> str:
-        """The name of the running (or last) job: 'evaluate', 'auto' or 'judge'."""
-        return self._jobs.name
-
     def _update_controls(self, *_) -> None:
         busy = self.busy
         has_run = self.run is not None
@@ -465,15 +457,11 @@ class EvaluationPanel(PanelJobHost, QWidget):
                 plan_judge(request)  # refused before minutes of training: no labels, no write, a judge stored
             except JudgeExists as exc:
                 if confirm:
-                    answer = QMessageBox.question(
-                        self,
-                        "Replace the judge?",
-                        f"A judge of {config.dataset} is stored already ({exc.fields['path']}). Train a new one "
-                        "and replace it?",
-                        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                        QMessageBox.StandardButton.Cancel,
+                    question = (
+                        f"A judge of {config.dataset} is stored already ({exc.fields['path']}). "
+                        "Train a new one and replace it?"
                     )
-                    if answer != QMessageBox.StandardButton.Yes:
+                    if not confirm_replace(self, question, "Replace the judge?"):
                         return False
                 request.overwrite = True
         except (StudioError, OSError) as exc:

@@ -12,24 +12,20 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QComboBox,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QListWidget,
-    QProgressBar,
-    QPushButton,
     QSizePolicy,
-    QSpinBox,
     QSplitter,
     QTableWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from studio.gui.builders import make_button, make_combo, make_line, make_note, make_progress, make_spin, side_by_side
 from studio.gui.evaluation.view import COLUMNS
 from studio.gui.scroll import vertical_scroll
 
@@ -60,17 +56,7 @@ def build(panel) -> None:
     left_box = _controls(panel, pick_row, files_box, judge_box, every_row, run_row)
     right = _results(panel)
 
-    panel.splitter = QSplitter(Qt.Orientation.Horizontal)
-    panel.splitter.setObjectName("evaluationSplitter")
-    panel.splitter.addWidget(left_box)
-    panel.splitter.addWidget(right)
-    panel.splitter.setStretchFactor(0, 0)
-    panel.splitter.setStretchFactor(1, 1)
-    panel.splitter.setSizes([440, 800])
-    panel.splitter.setChildrenCollapsible(False)
-    layout = QVBoxLayout(panel)
-    layout.setContentsMargins(6, 4, 6, 4)
-    layout.addWidget(panel.splitter)
+    panel.splitter = side_by_side(panel, "evaluationSplitter", left_box, right, (440, 800))
     panel.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
 
@@ -90,12 +76,14 @@ def _generators(panel) -> QHBoxLayout:
         "Click, Ctrl+click and Shift+click choose any set."
     )
     panel.generator_list.setMinimumHeight(72)
-    panel.all_checkpoints_button = QPushButton("Every checkpoint")
-    panel.all_checkpoints_button.setObjectName("selectAllCheckpointsButton")
-    panel.all_checkpoints_button.setToolTip("Select every checkpoint's G, for the plot of the metrics over epochs")
-    panel.compare_selection_button = QPushButton("Last, averages, EMA")
-    panel.compare_selection_button.setObjectName("selectComparisonButton")
-    panel.compare_selection_button.setToolTip("Select the last checkpoint, the saved averages and the EMA")
+    panel.all_checkpoints_button = make_button(
+        "Every checkpoint",
+        "selectAllCheckpointsButton",
+        "Select every checkpoint's G, for the plot of the metrics over epochs",
+    )
+    panel.compare_selection_button = make_button(
+        "Last, averages, EMA", "selectComparisonButton", "Select the last checkpoint, the saved averages and the EMA"
+    )
     pick_row = QHBoxLayout()
     pick_row.addWidget(panel.all_checkpoints_button)
     pick_row.addWidget(panel.compare_selection_button)
@@ -117,21 +105,18 @@ def _metrics(panel) -> None:
         panel.metric_checks[metric] = check
         checks.addWidget(check)
     checks.addStretch(1)
-    panel.features_combo = QComboBox()
-    panel.features_combo.setObjectName("evaluationFeaturesCombo")
-    panel.features_combo.addItem("Judge features", "judge")
-    panel.features_combo.addItem("Inception features", "inception")
-    panel.features_combo.setToolTip(
+    panel.features_combo = make_combo(
+        "evaluationFeaturesCombo",
         "Feature space of FID, KID and IS. Judge: the dataset judge's features, offline, comparable only "
         "between models of this dataset and judge. Inception: the literature's Inception-v3 features "
-        "(weights downloaded once, or a file below)"
+        "(weights downloaded once, or a file below)",
     )
-    panel.n_spin = QSpinBox()
-    panel.n_spin.setObjectName("evaluationNSpin")
-    panel.n_spin.setRange(10, 100_000)
+    panel.features_combo.addItem("Judge features", "judge")
+    panel.features_combo.addItem("Inception features", "inception")
+    panel.n_spin = make_spin(
+        "evaluationNSpin", 10, 100_000, 2000, "Images to generate per generator (more: steadier figures, slower)"
+    )
     panel.n_spin.setSingleStep(500)
-    panel.n_spin.setValue(2000)
-    panel.n_spin.setToolTip("Images to generate per generator (more: steadier figures, slower)")
     options = QHBoxLayout()
     options.addWidget(QLabel("Features"))
     options.addWidget(panel.features_combo)
@@ -153,32 +138,27 @@ def _files(panel) -> QGroupBox:
         "accuracy is scored on each. Empty: conditions drawn as the dataset's labels."
     )
     panel.conditions_list.setMaximumHeight(52)
-    panel.add_conditions_button = QPushButton("Add…")
-    panel.add_conditions_button.setObjectName("addConditionsButton")
-    panel.add_conditions_button.setToolTip("Add a JSON file of test conditions")
-    panel.remove_conditions_button = QPushButton("Remove")
-    panel.remove_conditions_button.setObjectName("removeConditionsButton")
-    panel.remove_conditions_button.setToolTip("Remove the selected condition files from the list")
-    panel.judge_edit = QLineEdit()
-    panel.judge_edit.setObjectName("judgePathEdit")
+    panel.add_conditions_button = make_button("Add…", "addConditionsButton", "Add a JSON file of test conditions")
+    panel.remove_conditions_button = make_button(
+        "Remove", "removeConditionsButton", "Remove the selected condition files from the list"
+    )
+    panel.judge_edit = make_line(
+        "judgePathEdit",
+        "A judge file to use instead of the dataset's stored judge "
+        "(which is trained on first use, or with Train judge)",
+    )
     panel.judge_edit.setPlaceholderText("the dataset's stored judge")
     panel.judge_edit.setClearButtonEnabled(True)
-    panel.judge_edit.setToolTip(
-        "A judge file to use instead of the dataset's stored judge (which is trained on first use, or with Train judge)"
+    panel.judge_browse_button = make_button(
+        "Browse…", "judgeBrowseButton", "Choose a judge file (.pt) written by Train judge or 'gan-studio judge train'"
     )
-    panel.judge_browse_button = QPushButton("Browse…")
-    panel.judge_browse_button.setObjectName("judgeBrowseButton")
-    panel.judge_browse_button.setToolTip("Choose a judge file (.pt) written by Train judge or 'gan-studio judge train'")
-    panel.inception_edit = QLineEdit()
-    panel.inception_edit.setObjectName("inceptionWeightsEdit")
+    panel.inception_edit = make_line(
+        "inceptionWeightsEdit",
+        "The Inception weights file, for machines offline (weights-inception-2015-12-05-6726825d.pth)",
+    )
     panel.inception_edit.setPlaceholderText("downloaded once into torch's cache")
     panel.inception_edit.setClearButtonEnabled(True)
-    panel.inception_edit.setToolTip(
-        "The Inception weights file, for machines offline (weights-inception-2015-12-05-6726825d.pth)"
-    )
-    panel.inception_browse_button = QPushButton("Browse…")
-    panel.inception_browse_button.setObjectName("inceptionBrowseButton")
-    panel.inception_browse_button.setToolTip("Choose the Inception weights file")
+    panel.inception_browse_button = make_button("Browse…", "inceptionBrowseButton", "Choose the Inception weights file")
     files_box = QGroupBox("Files")
     files_box.setToolTip("Test conditions, a judge of your own, Inception weights")
     files = QGridLayout(files_box)
@@ -197,24 +177,17 @@ def _files(panel) -> QGroupBox:
 
 
 def _judge(panel) -> QGroupBox:
-    panel.train_judge_button = QPushButton("Train judge")
-    panel.train_judge_button.setObjectName("trainJudgeButton")
-    panel.train_judge_button.setToolTip(
+    panel.train_judge_button = make_button(
+        "Train judge",
+        "trainJudgeButton",
         "Train the judge of the run's dataset on its real images and store it "
-        "where evaluation looks for it; shows its held-out accuracy"
+        "where evaluation looks for it; shows its held-out accuracy",
     )
-    panel.judge_epochs_spin = QSpinBox()
-    panel.judge_epochs_spin.setObjectName("judgeEpochsSpin")
-    panel.judge_epochs_spin.setRange(1, 100)
-    panel.judge_epochs_spin.setValue(5)
+    panel.judge_epochs_spin = make_spin("judgeEpochsSpin", 1, 100, 5, "Training epochs of the judge")
     panel.judge_epochs_spin.setSuffix(" epochs")
-    panel.judge_epochs_spin.setToolTip("Training epochs of the judge")
-    panel.judge_info = QLabel()
-    panel.judge_info.setObjectName("judgeInfo")
-    panel.judge_info.setWordWrap(True)
-    panel.judge_info.setProperty("hint", True)
-    panel.judge_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    panel.judge_info.setToolTip("The judge evaluation will use, and its accuracy on real images it never saw")
+    panel.judge_info = make_note(
+        "judgeInfo", "The judge evaluation will use, and its accuracy on real images it never saw", selectable=True
+    )
     judge_box = QGroupBox("Judge")
     judge_box.setToolTip(
         "A classifier trained on the dataset's real images; it scores conditional accuracy "
@@ -237,12 +210,10 @@ def _every(panel) -> QHBoxLayout:
         "While a run trains, score each K-th epoch's checkpoint with the metrics above, "
         "in the background; skipped while the previous evaluation still runs"
     )
-    panel.every_spin = QSpinBox()
-    panel.every_spin.setObjectName("evaluateEverySpin")
-    panel.every_spin.setRange(1, 1000)
-    panel.every_spin.setValue(5)
+    panel.every_spin = make_spin(
+        "evaluateEverySpin", 1, 1000, 5, "K: evaluate the checkpoints of epochs K, 2K, 3K… during training"
+    )
     panel.every_spin.setSuffix(" epochs")
-    panel.every_spin.setToolTip("K: evaluate the checkpoints of epochs K, 2K, 3K… during training")
     panel.every_spin.setEnabled(False)
     every_row = QHBoxLayout()
     every_row.addWidget(panel.every_check)
@@ -253,26 +224,18 @@ def _every(panel) -> QHBoxLayout:
 
 
 def _run_row(panel) -> QHBoxLayout:
-    panel.evaluate_button = QPushButton("Evaluate")
-    panel.evaluate_button.setObjectName("evaluateButton")
-    panel.evaluate_button.setProperty("primary", True)
-    panel.evaluate_button.setToolTip(
+    panel.evaluate_button = make_button(
+        "Evaluate",
+        "evaluateButton",
         "Score the selected generators with the chosen metrics in the background; "
-        "the figures are added to the run's evaluation/results.csv"
+        "the figures are added to the run's evaluation/results.csv",
     )
-    panel.cancel_button = QPushButton("Cancel")
-    panel.cancel_button.setObjectName("evaluationCancelButton")
-    panel.cancel_button.setToolTip("Stop the evaluation or the judge's training; nothing half-made is saved")
-    panel.progress = QProgressBar()
-    panel.progress.setObjectName("evaluationProgress")
-    panel.progress.setRange(0, 100)
-    panel.progress.setValue(0)
-    panel.progress.setToolTip("Progress of the evaluation or the judge's training")
-    panel.status = QLabel()
-    panel.status.setObjectName("evaluationStatus")
-    panel.status.setWordWrap(True)
-    panel.status.setProperty("hint", True)
-    panel.status.setToolTip("What the panel is doing, or what it did last")
+    panel.evaluate_button.setProperty("primary", True)
+    panel.cancel_button = make_button(
+        "Cancel", "evaluationCancelButton", "Stop the evaluation or the judge's training; nothing half-made is saved"
+    )
+    panel.progress = make_progress("evaluationProgress", "Progress of the evaluation or the judge's training")
+    panel.status = make_note("evaluationStatus", "What the panel is doing, or what it did last")
     run_row = QHBoxLayout()
     run_row.addWidget(panel.evaluate_button)
     run_row.addWidget(panel.progress, 1)

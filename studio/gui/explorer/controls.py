@@ -33,7 +33,7 @@ from superqt.utils import signals_blocked
 from studio.app.sampling import LayoutRequest
 from studio.core.conditions import ConditionSpace, ExplorerChoices, colour_hex
 from studio.errors import StudioError
-from studio.gui.explorer.widgets import make_button, make_combo, make_line, make_spin
+from studio.gui.builders import make_button, make_combo, make_line, make_spin
 
 __all__ = ["ConditionControls", "choices_of"]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 from superqt.utils import signals_blocked
 
 from studio.app.sampling import build_layout
@@ -32,6 +32,7 @@ from studio.core.conditions import ConditionSpace
 from studio.core.explore import Layout, NoiseSettings
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
+from studio.gui.builders import side_by_side
 from studio.gui.explorer.controls import ConditionControls
 from studio.gui.explorer.display import GridDisplay
 from studio.gui.explorer.export import ExportControls, choose_png, draw_sheet, save_grid
@@ -119,17 +120,7 @@ class ConditionExplorer(QWidget):
         scroll = vertical_scroll(controls, "explorerControls", frame=False)
         scroll.setMinimumWidth(360)
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("explorerSplitter")
-        self.splitter.addWidget(scroll)
-        self.splitter.addWidget(self.display)
-        self.splitter.setStretchFactor(0, 0)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([400, 900])
-        outer = QVBoxLayout(self)
-        outer.setContentsMargins(6, 4, 6, 4)
-        outer.addWidget(self.splitter)
+        self.splitter = side_by_side(self, "explorerSplitter", scroll, self.display, (400, 900))
 
     def _connect(self) -> None:
         self.generator_combo.currentIndexChanged.connect(self._on_generator_changed)
@@ -212,7 +203,9 @@ class ConditionExplorer(QWidget):
             self._update_controls()
             return
         try:
-            config, space = checkpoint_config(load_checkpoint(ref.path, mmap=True), ref.path)
+            # Only the settings: G's checksums are verified where it is loaded, in the render thread,
+            # not here on the GUI thread (a 64 px G and its EMA take ~0.3 s), once per training checkpoint.
+            config, space = checkpoint_config(load_checkpoint(ref.path, mmap=True, sections=()), ref.path)
         except (StudioError, OSError) as exc:
             self._set_space(None)
             self._show_reason(str(exc))

@@ -1,58 +1,18 @@
-"""Small widget builders of the explorer, and its "Noise" box."""
+"""The explorer's "Noise" box."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QComboBox,
-    QGridLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QSlider,
-    QSpinBox,
-    QWidget,
-)
+from PySide6.QtWidgets import QGridLayout, QGroupBox, QHBoxLayout, QLabel, QSlider, QWidget
 from superqt.utils import signals_blocked
 
 from studio.core.explore import NoiseSettings
+from studio.gui.builders import make_button, make_combo, make_spin
 
-__all__ = ["NoiseControls", "TRUNCATION_OFF", "make_combo", "make_spin", "make_button", "make_line"]
+__all__ = ["NoiseControls", "TRUNCATION_OFF"]
 
 # Truncation slider positions are tenths: 1 -> 0.1 ... 39 -> 3.9; the right end is off.
 TRUNCATION_OFF = 40
-
-
-def make_combo(name: str, tip: str) -> QComboBox:
-    combo = QComboBox()
-    combo.setObjectName(name)
-    combo.setToolTip(tip)
-    return combo
-
-
-def make_spin(name: str, low: int, high: int, value: int, tip: str) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setObjectName(name)
-    spin.setRange(low, high)
-    spin.setValue(value)
-    spin.setToolTip(tip)
-    return spin
-
-
-def make_button(text: str, name: str, tip: str) -> QPushButton:
-    button = QPushButton(text)
-    button.setObjectName(name)
-    button.setToolTip(tip)
-    return button
-
-
-def make_line(name: str, tip: str) -> QLineEdit:
-    edit = QLineEdit()
-    edit.setObjectName(name)
-    edit.setToolTip(tip)
-    return edit
 
 
 class NoiseControls(QGroupBox):
