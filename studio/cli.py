@@ -24,7 +24,8 @@ import threading
 import time
 import warnings
 
-from studio.app.sampling import MAX_SAMPLES, MAX_SCALE, MAX_SEED
+from studio.app.common import MAX_SEED
+from studio.app.sampling import MAX_SAMPLES, MAX_SCALE
 from studio.argtypes import integer, real
 from studio.errors import StudioError, one_line
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from studio.app.common import MAX_SEED
 from studio.argtypes import integer, real
 
 __all__ = ["add_parsers", "COMMANDS"]
 
 
-# Bounds of the numeric options: beyond them a value only ends in a MemoryError or a run of days.
+# Images per option: beyond this a value only ends in a MemoryError or a run of days.
 MAX_IMAGES = 1_000_000
-MAX_SEED = 2**31 - 1
 
 
 def _floats(low: float | None = None, low_open: bool = False):

@@ -53,6 +53,10 @@ class TrainingError(StudioError):
     """Training cannot go on (non-finite loss, out of memory, ...)."""
 
 
+class Cancelled(StudioError):
+    """The user asked the operation to stop; nothing half-made was kept."""
+
+
 class RunBusyError(StudioError):
     """Another process (or another part of this one) is training the run."""
 

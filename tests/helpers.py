@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import torch
 
@@ -21,6 +22,20 @@ SPACES = {
 def cli_settings(**values) -> list[str]:
     """``--set KEY=VALUE`` arguments for the command line, each value written as JSON."""
     return [arg for key, value in values.items() for arg in ("--set", f"{key}={json.dumps(value)}")]
+
+
+# The command line's tiny run: a 2-epoch hair x eyes project trained in seconds.
+CLI_TINY = cli_settings(
+    dataset_size=48, image_size=32, ngf=4, ndf=4, batch_size=16, epochs=2, log_every=1, precision="float32"
+)
+
+
+def new_cli_project(folder: Path, *extra: str) -> Path:
+    """A hair x eyes project made at ``folder`` by the ``new`` command with :data:`CLI_TINY` (then ``extra``)."""
+    from studio.cli import main
+
+    assert main(["new", str(folder), "--preset", "acgan-hair-eyes", *CLI_TINY, *extra]) == 0
+    return folder
 
 
 def tiny_config(**changes) -> TrainConfig:

@@ -7,22 +7,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import cli_settings
+from helpers import new_cli_project
 from PIL import Image
 
 from studio.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = cli_settings(
-    dataset_size=48, image_size=32, ngf=4, ndf=4, batch_size=16, epochs=2, log_every=1, precision="float32"
-)
 
 
 @pytest.fixture
 def project(tmp_path):
-    path = tmp_path / "demo"
-    assert main(["new", str(path), "--preset", "acgan-hair-eyes", *TINY]) == 0
-    return path
+    return new_cli_project(tmp_path / "demo")
 
 
 def test_new_writes_a_project_from_the_preset(project):

@@ -4,30 +4,20 @@ import json
 
 import pytest
 import torch
-from helpers import cli_settings
+from helpers import CLI_TINY, cli_settings, new_cli_project
 from PIL import Image
 
 from studio.cli import main
 
-TINY = cli_settings(
-    dataset_size=32,
-    image_size=32,
-    ngf=4,
-    ndf=4,
-    batch_size=16,
-    epochs=3,
-    log_every=1,
-    precision="float32",
-    ema=True,
-    ema_decay=0.5,
-)
+# The command line's tiny settings, with a smaller set, a third epoch and an EMA of G.
+LAB = cli_settings(dataset_size=32, epochs=3, ema=True, ema_decay=0.5)
+TINY = [*CLI_TINY, *LAB]
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A 3-epoch hair x eyes run with an EMA of G, trained once for every test here."""
-    project = tmp_path_factory.mktemp("lab") / "demo"
-    assert main(["new", str(project), "--preset", "acgan-hair-eyes", *TINY]) == 0
+    project = new_cli_project(tmp_path_factory.mktemp("lab") / "demo", *LAB)
     assert main(["train", str(project), "--quiet"]) == 0
     (path,) = (project / "runs").iterdir()
     return path

@@ -9,28 +9,22 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import cli_settings
+from helpers import new_cli_project
 
 from studio.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = cli_settings(
-    dataset_size=48, image_size=32, ngf=4, ndf=4, batch_size=16, epochs=2, log_every=1, precision="float32"
-)
 
 
 @pytest.fixture
 def project(tmp_path):
-    path = tmp_path / "demo"
-    assert main(["new", str(path), "--preset", "acgan-hair-eyes", *TINY]) == 0
-    return path
+    return new_cli_project(tmp_path / "demo")
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A project with one finished 2-epoch run (shared: the tests below never change it)."""
-    path = tmp_path_factory.mktemp("trained") / "demo"
-    assert main(["new", str(path), "--preset", "acgan-hair-eyes", *TINY, "--set", "ema=true"]) == 0
+    path = new_cli_project(tmp_path_factory.mktemp("trained") / "demo", "--set", "ema=true")
     assert main(["train", str(path), "--quiet"]) == 0
     (run,) = (path / "runs").iterdir()
     return run

@@ -292,21 +292,17 @@ def average(
     if log is not None:
         what = "EMA generators" if request.which == "ema" else "generators"
         log(f"averaging {len(paths)} {what}: {', '.join(p.name for p in paths)}")
-    try:
-        result = average_checkpoints(
-            paths,
-            request.which,
-            request.bn_reestimate,
-            request.bn_batches,
-            request.bn_batch_size,
-            request.seed,
-            request.device,
-            progress=progress,
-            should_stop=should_stop,
-        )
-    except StudioError:
-        check_stop(should_stop, "averaging")  # the core's own stop is a cancel, said the same way everywhere
-        raise
+    result = average_checkpoints(
+        paths,
+        request.which,
+        request.bn_reestimate,
+        request.bn_batches,
+        request.bn_batch_size,
+        request.seed,
+        request.device,
+        progress=progress,
+        should_stop=should_stop,
+    )
     check_stop(should_stop, "averaging")
     name = request.name
     if name is None and request.unique_name:

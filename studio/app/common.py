@@ -11,17 +11,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from studio.errors import StudioError
+from studio.errors import Cancelled, StudioError
 
-__all__ = ["Progress", "ShouldStop", "Log", "Cancelled", "OutputExists", "report", "check_stop", "scaled"]
+__all__ = [
+    "MAX_SEED",
+    "Progress",
+    "ShouldStop",
+    "Log",
+    "Cancelled",
+    "OutputExists",
+    "report",
+    "check_stop",
+    "scaled",
+]
+
+MAX_SEED = 2**31 - 1  # the largest seed an operation accepts (the settings' own bound)
 
 Progress = Callable[[str, float], None]
 ShouldStop = Callable[[], bool]
 Log = Callable[[str], None]
-
-
-class Cancelled(StudioError):
-    """The user asked the operation to stop; nothing half-made was kept."""
 
 
 class OutputExists(StudioError):

@@ -19,7 +19,6 @@ __all__ = [
     "MAX_SAMPLES",
     "MAX_SCALE",
     "MAX_GRID_PIXELS",
-    "MAX_SEED",
     "LayoutRequest",
     "SampleRequest",
     "SampleResult",
@@ -33,7 +32,6 @@ __all__ = [
 MAX_SAMPLES = 1024
 MAX_SCALE = 16
 MAX_GRID_PIXELS = 100_000_000
-MAX_SEED = 2**31 - 1
 
 
 def layout_modes(space) -> list[tuple[str, str]]:

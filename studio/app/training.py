@@ -166,10 +166,6 @@ class Training:
                 self._trainer.request_resume()
 
     @property
-    def stop_requested(self) -> bool:
-        return self._stop.is_set()
-
-    @property
     def training(self) -> bool:
         """Whether the trainer exists: from now on a stop ends the run with a checkpoint."""
         return self._trainer is not None

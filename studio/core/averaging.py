@@ -34,7 +34,7 @@ from studio.core.checkpoint import (
 from studio.core.conditions import ConditionSpace
 from studio.core.config import TrainConfig, architecture_keys
 from studio.core.rundir import RunDirectory
-from studio.errors import CheckpointError, ConfigError, StudioError
+from studio.errors import Cancelled, CheckpointError, ConfigError, StudioError
 
 __all__ = [
     "GeneratorRef",
@@ -360,7 +360,7 @@ def reestimate_batchnorm(
     def packed_batches():
         for _ in range(batches):
             if should_stop is not None and should_stop():
-                raise StudioError("stopped before BatchNorm re-estimation finished")
+                raise Cancelled("averaging cancelled: stopped before BatchNorm re-estimation finished")
             z = torch.randn(batch_size, nz, generator=rng)
             labels = space.sample(batch_size, rng)
             cond = space.encode(labels).float() if space.is_conditional else torch.zeros(batch_size, 0)
@@ -417,7 +417,7 @@ def average_checkpoints(
     averaged = AveragedModel(g, device=torch.device(device), use_buffers=has_bn and not bn_reestimate)
     for i, (path, state) in enumerate(zip(paths, states)):
         if should_stop is not None and should_stop():
-            raise StudioError("stopped before averaging finished")
+            raise Cancelled("averaging cancelled: stopped before it finished")
         report(f"averaging {path.name} ({i + 1}/{len(paths)})", i / (len(paths) + 1))
         try:
             g.load_state_dict(_weights(state, which, path))

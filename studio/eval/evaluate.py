@@ -221,7 +221,9 @@ def evaluate(
     if not refs:
         raise StudioError("no generator to evaluate")
     device = resolve_device(request.device)
-    _, space, config = load_generator(refs[0], "cpu")
+    # The first generator sets the space and data the others must share; it is scored first, loaded once.
+    loaded = load_generator(refs[0], device)
+    _, space, config = loaded
     conditioned = "cond_acc" in request.metrics
     if conditioned and not space.is_conditional:
         raise StudioError(
@@ -269,7 +271,8 @@ def evaluate(
     names = display_names([(str(ref), str(ref.path)) for ref in refs])
     for ref, name in zip(refs, names):
         check_stop(should_stop, "evaluation")
-        g, g_space, g_config = load_generator(ref, device)
+        g, g_space, g_config = loaded if loaded is not None else load_generator(ref, device)
+        loaded = None  # one generator in memory at a time
         if g_space != space or g_config.dataset != config.dataset or g_config.image_size != config.image_size:
             raise StudioError(
                 f"{ref.path}: draws {g_space.describe()} of {g_config.dataset} at "

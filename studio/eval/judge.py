@@ -27,7 +27,7 @@ from torch.nn import functional as F
 from studio.core.atomic import atomic_torch_save
 from studio.core.checkpoint import load_weights_only
 from studio.core.conditions import ConditionSpace, space_from_dict
-from studio.errors import StudioError
+from studio.errors import Cancelled, StudioError
 
 __all__ = [
     "EvaluationCancelled",
@@ -52,7 +52,7 @@ class JudgeError(StudioError):
     """A judge file that cannot be used, or a dataset a judge cannot learn from."""
 
 
-class EvaluationCancelled(StudioError):
+class EvaluationCancelled(Cancelled):
     """``should_stop`` asked a judge training or an evaluation to stop; nothing was written."""
 
 
