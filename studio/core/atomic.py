@@ -68,7 +68,9 @@ def _named(exc: OSError, path: Path) -> OSError:
     """The same error, naming the file the caller asked for (not the temporary one) and, when full, its disk."""
     text = exc.strerror or str(exc)
     if exc.errno == errno.ENOSPC:
-        text = f"no space left on the disk holding {path.parent}; nothing was written"
+        from studio.core.diskuse import describe_disk
+
+        text = f"no space left on the disk holding {path.parent} ({describe_disk(path.parent)}); nothing was written"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         text = f"cannot write into {path.parent} ({exc.strerror or exc})"
     named = OSError(exc.errno, text, str(path))

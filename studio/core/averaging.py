@@ -27,7 +27,6 @@ from studio.core.checkpoint import (
     KIND_AVERAGE,
     checkpoint_config,
     generator_from_checkpoint,
-    is_training_checkpoint,
     load_checkpoint,
     save_checkpoint,
 )
@@ -85,6 +84,14 @@ class CheckpointEntry:
     step_in_epoch: int  # 0 for a checkpoint written at the end of an epoch
     saved: float  # file modification time (seconds since the epoch)
     metrics: dict = field(default_factory=dict, compare=False, hash=False)
+    # The full, resumable checkpoint of this position when the run still keeps it (``path`` may be the
+    # epoch's slim snapshot), and whether the user pinned it.
+    full_path: Path | None = field(default=None, compare=False, hash=False)
+    pinned: bool = field(default=False, compare=False, hash=False)
+
+    @property
+    def resumable(self) -> bool:
+        return self.full_path is not None
 
     @property
     def complete_epoch(self) -> bool:
@@ -159,25 +166,51 @@ def _epoch_metrics(run: RunDirectory) -> dict[int, dict]:
     by_epoch: dict[int, dict] = {}
     for row in run.read_metrics():
         kind = row.get("kind")
-        if kind == "step" or not isinstance(row.get("epoch"), int):
+        if kind in ("step", "alarm") or not isinstance(row.get("epoch"), int):
             continue
         figures = {k: v for k, v in row.items() if k not in ("kind", "epoch", "step") and isinstance(v, (int, float))}
         by_epoch.setdefault(row["epoch"], {}).update(figures)
     return by_epoch
 
 
+def _positions(run: RunDirectory):
+    """(generator file, full checkpoint or None) of every epoch and mid-epoch checkpoint, oldest first."""
+    full = {c.path.name: c for c in run.checkpoints()}
+    found = [(c, full.get(c.path.name)) for c in run.epoch_generators()]
+    found += [(c, c) for c in full.values() if not c.complete_epoch]
+    return sorted(found, key=lambda pair: (pair[0].epoch - (1 if pair[0].step_in_epoch else 0), pair[0].step_in_epoch))
+
+
 def list_checkpoints(run: RunDirectory | str | Path) -> list[CheckpointEntry]:
-    """The run's training checkpoints, oldest first, with the figures logged for their epoch."""
+    """The run's generators per epoch (its snapshot, or its full checkpoint) and its mid-epoch checkpoints,
+    oldest first, with the figures logged for their epoch, the full checkpoint still kept, and the pins."""
+    from studio.core.retention import read_pins
+
     run = run if isinstance(run, RunDirectory) else RunDirectory(run)
     metrics = _epoch_metrics(run)
+    try:
+        pinned = set(read_pins(run))
+    except StudioError:
+        pinned = set()
     entries = []
-    for info in run.checkpoints():
+    for info, full in _positions(run):
         try:
             saved = info.path.stat().st_mtime
         except OSError:
             continue
         figures = metrics.get(info.epoch, {}) if info.complete_epoch else {}
-        entries.append(CheckpointEntry(info.path, info.epoch, info.step_in_epoch, saved, dict(figures)))
+        full_path = full.path if full is not None else None
+        entries.append(
+            CheckpointEntry(
+                info.path,
+                info.epoch,
+                info.step_in_epoch,
+                saved,
+                dict(figures),
+                full_path,
+                full_path is not None and full_path.name in pinned,
+            )
+        )
     return entries
 
 
@@ -208,7 +241,9 @@ def select_checkpoints(
 ) -> list[Path]:
     """Checkpoints chosen by one of: the last N complete epochs, an epoch range, or explicit files.
 
-    Files may be given as paths or as names inside the run's checkpoints/ folder.
+    Files may be given as paths or as names inside the run's checkpoints/ (or snapshots/) folder. The
+    last N and a range read each epoch's slim snapshot, or its full checkpoint in a run written before
+    snapshots existed: the same generators either way.
     """
     run = run if isinstance(run, RunDirectory) else RunDirectory(run)
     if sum(x is not None for x in (last, epochs, files)) != 1:
@@ -217,15 +252,16 @@ def select_checkpoints(
         chosen = []
         for f in files:
             path = Path(f)
-            if not path.is_file() and (run.checkpoints_dir / path.name).is_file():
-                path = run.checkpoints_dir / path.name
+            for folder in (run.checkpoints_dir, run.snapshots_dir):
+                if not path.is_file() and (folder / path.name).is_file():
+                    path = folder / path.name
             if not path.is_file():
                 raise CheckpointError(f"{f}: no such checkpoint file (looked here and in {run.checkpoints_dir})")
             chosen.append(path)
         if len(set(p.resolve() for p in chosen)) != len(chosen):
             raise ConfigError("the same checkpoint is listed twice")
         return chosen
-    complete = [c for c in run.checkpoints() if c.complete_epoch]
+    complete = run.epoch_generators()
     if not complete:
         raise CheckpointError(f"{run.checkpoints_dir}: no end-of-epoch checkpoints to average")
     if last is not None:
@@ -246,10 +282,10 @@ def select_checkpoints(
 
 
 def run_generators(run: RunDirectory | str | Path) -> list[GeneratorRef]:
-    """Every generator of a run: each checkpoint's G, the last checkpoint's EMA, and saved averages."""
+    """Every generator of a run: each epoch's G (snapshot or checkpoint), the last one's EMA, and saved averages."""
     run = run if isinstance(run, RunDirectory) else RunDirectory(run)
     refs = []
-    checkpoints = run.checkpoints()
+    checkpoints = [info for info, _full in _positions(run)]
     for c in checkpoints:
         label = f"epoch {c.epoch}" if c.complete_epoch else f"epoch {c.epoch} (step {c.step_in_epoch})"
         refs.append(GeneratorRef(c.path, "g", label, "checkpoint", c.epoch))
@@ -495,4 +531,4 @@ def describe_average(path: str | Path) -> str:
 
 def is_average_file(path: str | Path) -> bool:
     """Whether ``path`` holds an averaged generator (which training cannot resume from)."""
-    return not is_training_checkpoint(load_checkpoint(path, mmap=True))
+    return load_checkpoint(path, mmap=True).get("kind") == KIND_AVERAGE

@@ -24,6 +24,7 @@ __all__ = [
     "FORMAT",
     "VERSION",
     "KIND_AVERAGE",
+    "KIND_SNAPSHOT",
     "save_checkpoint",
     "load_checkpoint",
     "generator_from_checkpoint",
@@ -39,6 +40,8 @@ REQUIRED = ("epoch", "step", "config", "space", "g")
 # An averaged generator is stored as a checkpoint too (so every loader accepts
 # it) but holds G alone: no D, optimisers or RNG states to resume from.
 KIND_AVERAGE = "average"
+# A slim generator snapshot (studio/core/snapshot.py): G, its EMA and the settings of one epoch, no training state.
+KIND_SNAPSHOT = "snapshot"
 # What each field of a checkpoint must be; a crafted or damaged file is refused by name, never with a traceback.
 _INT_FIELDS = ("epoch", "step", "epoch_step")
 _DICT_FIELDS = ("config", "space", "opt_g", "opt_d", "sched_g", "sched_d", "rng")
@@ -171,6 +174,11 @@ def resume_refusal(state: dict, path: str | Path) -> str | None:
             f"{path}: an averaged generator holds no training state (no discriminator, optimisers or random "
             "states); resume from one of the run's epoch_NNNN.pt checkpoints"
         )
+    if state.get("kind") == KIND_SNAPSHOT:
+        return (
+            f"{path}: a generator snapshot holds no training state (no discriminator, optimisers or random "
+            "states); resume from one of the run's full checkpoints in checkpoints/ (epoch_NNNN.pt)"
+        )
     missing = [k for k in ("d", "opt_g", "opt_d", "rng") if k not in state]
     if missing:
         return f"{path}: holds no {', '.join(missing)}, so training cannot resume from it (damaged or incomplete)"
@@ -205,7 +213,7 @@ def load_checkpoint(path: str | Path, mmap: bool = False, sections: tuple[str, .
 
 def is_training_checkpoint(state: dict) -> bool:
     """Whether training can resume from this checkpoint (an averaged generator cannot)."""
-    return state.get("kind", "training") != KIND_AVERAGE and "d" in state
+    return state.get("kind", "training") not in (KIND_AVERAGE, KIND_SNAPSHOT) and "d" in state
 
 
 def checkpoint_config(state: dict, path: str | Path = "checkpoint") -> tuple[TrainConfig, ConditionSpace]:

@@ -248,7 +248,7 @@ class TrainConfig:
 
     # --- run --------------------------------------------------------------
     seed: int = _f(0, "Random seed: the same seed on CPU repeats a run exactly.", min=0, max=2**31 - 1)
-    device: str = _f("auto", "auto (CUDA when present), cpu, cuda, or cuda:N.")
+    device: str = _f("auto", "auto (CUDA when present), cpu, cuda, cuda:N, or cuda:all (every GPU, one process each).")
     precision: str = _f(
         "auto",
         "auto: bfloat16 autocast on CPUs with bf16 instructions, float32 (TF32) on CUDA, where these models "
@@ -257,7 +257,80 @@ class TrainConfig:
     )
     log_every: int = _f(10, "Report step figures every this many steps.", min=1, max=100_000)
     checkpoint_every: int = _f(1, "Write a checkpoint every this many epochs (the last epoch always).", min=1)
+    keep_checkpoints: int = _f(
+        3,
+        "Full, resumable checkpoints (G, D, optimisers: ~190 MB at 64 px) to keep: the last this many plus pinned "
+        "ones; 0 keeps all. Every epoch also keeps a slim generator snapshot (a few MB) for averaging, sampling "
+        "and export. Typical 2-5.",
+        min=0,
+        max=100_000,
+    )
+    disk_budget_gb: float = _f(
+        0.0,
+        "Refuse to start a run whose projected disk use (a snapshot per epoch, the kept full checkpoints, sample "
+        "grids, metrics) exceeds this many GB, saying by how much. 0 = no limit.",
+        min=0.0,
+        max=1e6,
+    )
     sample_grid_max: int = _f(64, "Most images in the per-epoch sample grid.", min=1, max=400)
+
+    # --- run health -------------------------------------------------------
+    collapse_alarm: bool = _f(
+        True,
+        "Check every epoch for signs of collapse (G's images of one condition all alike, D winning outright, the "
+        "judge's accuracy falling) and raise an alarm. Costs a few hundred generated images per epoch.",
+    )
+    alarm_diversity: float = _f(
+        0.25,
+        "Alarm when G's within-condition diversity (how much its images of one condition differ, as a share of "
+        "how much real ones do; in the judge's features, else 16x16 pixels) falls below this share of the "
+        "highest the run reached, or below 0.01 (identical images). acgan-digits measured 0.27-0.88 in the "
+        "judge's features in healthy epochs and 0.000 once G ignored z. 0 turns this check off.",
+        min=0.0,
+        max=10.0,
+    )
+    alarm_d_gap: float = _f(
+        0.95,
+        "Alarm when D(x) - D(G(z)) stays above this for alarm_d_steps steps (D tells every fake apart). "
+        "acgan-digits measured epoch means up to 0.81 in healthy epochs (0.88 on 1,000 images, still improving), "
+        "0.99 with G frozen. 0 turns this check off.",
+        min=0.0,
+        max=1.0,
+    )
+    alarm_d_steps: int = _f(
+        500, "Steps D's separation must stay above alarm_d_gap before the alarm. Typical 200-1000.", min=1
+    )
+    alarm_acc_drop: float = _f(
+        0.2,
+        "Alarm when the judge's accuracy on G's images falls this far below its best (needs the dataset's "
+        "judge). 0 turns this check off.",
+        min=0.0,
+        max=1.0,
+    )
+    alarm_patience: int = _f(
+        1, "Epochs in a row diversity or accuracy must stay beyond its threshold before the alarm.", min=1, max=1000
+    )
+    alarm_after: int = _f(2, "First epoch the alarm may be raised in (a fresh G draws alike images at first).", min=1)
+    on_alarm: str = _f(
+        "none",
+        "What an alarm does: none (report it), stop (stop with a checkpoint), or stop-and-mark-best (stop and "
+        "mark the best scored generator, else the last one before the collapse, as the one to use).",
+        choices=("none", "stop", "stop-and-mark-best"),
+    )
+    score_every: int = _f(
+        0,
+        "Score G (and its EMA) with the dataset's judge every this many epochs and at the end (conditional "
+        "accuracy, FID in the judge's features) and keep the best generators. 0 = off. A judge is trained once "
+        "on first use (a minute or two on a CPU).",
+        min=0,
+    )
+    keep_best: int = _f(3, "Best generators to keep by best_by, in checkpoints/best/.", min=0, max=1000)
+    best_by: str = _f(
+        "cond_acc",
+        "The score that ranks generators: cond_acc (the judge's accuracy, higher is better) or fid (FID in the "
+        "judge's features, lower is better).",
+        choices=("cond_acc", "fid"),
+    )
 
     # ----------------------------------------------------------------------
     @property

@@ -20,6 +20,8 @@ def resolve_device(name: str) -> torch.device:
     """
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda:all":  # every CUDA device, one process each (train --gpus N); one process takes the current
+        name = "cuda"
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ConfigError(f"device {name!r}: this PyTorch sees no CUDA GPU; use auto or cpu")

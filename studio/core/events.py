@@ -20,6 +20,7 @@ __all__ = [
     "RunResumed",
     "RunFinished",
     "RunError",
+    "RunAlarm",
     "METRIC_NAMES",
 ]
 
@@ -104,3 +105,17 @@ class RunFinished(Event):
 class RunError(Event):
     message: str
     details: str = ""  # traceback for the log panel; empty for user errors
+
+
+@dataclass
+class RunAlarm(Event):
+    """A sign of collapse crossed its threshold (see :mod:`studio.core.monitor`)."""
+
+    kind: str  # "diversity" | "d_gap" | "accuracy"
+    epoch: int  # the epoch in which it was raised
+    step: int
+    since_epoch: int  # the first epoch the sign was beyond its threshold
+    message: str  # what was seen, for a person
+    figures: dict = field(default_factory=dict)
+    action: str = "none"  # the run's on_alarm: "none" | "stop" | "stop-and-mark-best"
+    marked: str = ""  # the generator marked as the one to use (stop-and-mark-best), when one was

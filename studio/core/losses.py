@@ -85,9 +85,15 @@ def d_targets(config: TrainConfig, n: int, device: torch.device | str) -> tuple[
     return real, fake
 
 
-def gradient_penalty(discriminator, real: torch.Tensor, fake: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-    """WGAN-GP: (||grad D(x_hat)|| - 1)^2 on random interpolates of real and fake."""
-    alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
+def gradient_penalty(
+    discriminator, real: torch.Tensor, fake: torch.Tensor, cond: torch.Tensor, alpha: torch.Tensor | None = None
+) -> torch.Tensor:
+    """WGAN-GP: (||grad D(x_hat)|| - 1)^2 on random interpolates of real and fake.
+
+    ``alpha``: the mixing weights, shape (n, 1, 1, 1); drawn here when not given.
+    """
+    if alpha is None:
+        alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
     mixed = (alpha * real.float() + (1 - alpha) * fake.float()).requires_grad_(True)
     logit, _ = discriminator(mixed, cond)
     (grad,) = torch.autograd.grad(logit.float().sum(), mixed, create_graph=True)

@@ -3,13 +3,20 @@
 <run>/config.json               frozen settings
 <run>/metrics.jsonl             one JSON object per reported step and per epoch
 <run>/samples/epoch_0001.png    fixed-noise grid per epoch
-<run>/checkpoints/epoch_0001.pt state bundle per epoch (epoch_0003_step_000120.pt when stopped mid-epoch)
+<run>/checkpoints/epoch_0001.pt full, resumable state bundle (the last few kept, and pinned ones;
+                                epoch_0003_step_000120.pt when stopped mid-epoch)
+<run>/snapshots/epoch_0001.pt   slim generator snapshot of every epoch (G, its EMA, settings)
+<run>/pins.json                 full checkpoints the user pinned: never deleted
+<run>/notes.json                the run's name, tags and note
 <run>/checkpoints/average_epochs_0021-0030.pt   averaged generators (any other .pt there)
 <run>/.lock, <run>/.writer.json  the OS lock a training process holds, and who holds it
+<run>/status.json               the training process's state and progress, for windows that follow the run
+<run>/control.json              pause / resume / stop asked of that process by another one
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -31,7 +38,9 @@ __all__ = ["RunDirectory", "CheckpointInfo", "RunLock", "new_run_id", "guard_out
 
 # Temporary files of the trainer's own atomic writes (.epoch_0003.pt.abc123.tmp): a writer killed
 # mid-write leaves them behind; whoever next holds the run's lock removes them.
-_TRAINER_TEMP = re.compile(r"^\.(?:epoch_\d{4,}(?:_step_\d+)?\.(?:pt|png)|metrics\.jsonl|config\.json)\..+\.tmp$")
+_TRAINER_TEMP = re.compile(
+    r"^\.(?:epoch_\d{4,}(?:_step_\d+)?\.(?:pt|png)|metrics\.jsonl|config\.json|status\.json|control\.json)\..+\.tmp$"
+)
 
 _CKPT = re.compile(r"^epoch_(\d{4,})(?:_step_(\d+))?\.pt$")
 
@@ -51,7 +60,7 @@ def _run_of(folder: Path) -> Path | None:
     """The run folder that ``folder`` is, or is the checkpoints/ or samples/ folder of."""
     if (folder / "config.json").is_file() and (folder / "checkpoints").is_dir():
         return folder
-    if folder.name in ("checkpoints", "samples") and (folder.parent / "config.json").is_file():
+    if folder.name in ("checkpoints", "snapshots", "samples") and (folder.parent / "config.json").is_file():
         return folder.parent
     return None
 
@@ -70,9 +79,10 @@ def guard_output(out: str | Path, inputs=()) -> None:
     run = _run_of(target.parent)
     if run is None:
         return
-    if target.parent.name == "checkpoints" and (target.suffix == ".pt" or target.exists()):
+    if target.parent.name in ("checkpoints", "snapshots") and (target.suffix == ".pt" or target.exists()):
         raise StudioError(f"{out}: inside the checkpoints of run {run}; write the output outside the run's folders")
-    if target.exists() and (target.parent.name == "samples" or target.name in ("config.json", "metrics.jsonl")):
+    kept = ("config.json", "metrics.jsonl", "pins.json", "notes.json")
+    if target.exists() and (target.parent.name == "samples" or target.name in kept):
         raise StudioError(f"{out}: a file of run {run}; write the output to another file")
 
 
@@ -105,6 +115,13 @@ class RunDirectory:
     @property
     def checkpoints_dir(self) -> Path:
         return self.path / "checkpoints"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.path / "snapshots"
+
+    def snapshot_path(self, epoch: int) -> Path:
+        return self.snapshots_dir / f"epoch_{epoch:04d}.pt"
 
     def sample_path(self, epoch: int) -> Path:
         return self.samples_dir / f"epoch_{epoch:04d}.png"
@@ -165,6 +182,38 @@ class RunDirectory:
         probe.release()
         return None
 
+    # --- status and control, for processes that follow the run ----------------------------
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
+    @property
+    def control_path(self) -> Path:
+        return self.path / "control.json"
+
+    def write_status(self, status: dict) -> None:
+        """Replace status.json (the writer's state and progress; see :mod:`studio.core.runstatus`)."""
+        atomic_write_json(self.status_path, jsonio.finite_or_none(status))
+
+    def read_status(self) -> dict | None:
+        """The last status the writer wrote, or None (none yet, or a file that is not a JSON object)."""
+        return self._read_object(self.status_path)
+
+    def write_control(self, request: dict) -> None:
+        """Replace control.json: a request to the process training the run."""
+        atomic_write_json(self.control_path, request)
+
+    def read_control(self) -> dict | None:
+        return self._read_object(self.control_path)
+
+    @staticmethod
+    def _read_object(path: Path) -> dict | None:
+        try:
+            data = jsonio.read_json(path)
+        except StudioError:
+            return None
+        return data if isinstance(data, dict) else None
+
     def _read_writer(self) -> dict | None:
         try:
             data = jsonio.read_json(self.writer_path)
@@ -175,7 +224,7 @@ class RunDirectory:
     def remove_stale_temp_files(self) -> list[Path]:
         """Delete the temporary files a killed trainer left (call with the lock held, or with no writer)."""
         removed = []
-        for folder in (self.path, self.checkpoints_dir, self.samples_dir):
+        for folder in (self.path, self.checkpoints_dir, self.snapshots_dir, self.samples_dir):
             if not folder.is_dir():
                 continue
             for p in folder.iterdir():
@@ -197,6 +246,23 @@ class RunDirectory:
                     found.append(CheckpointInfo(int(m.group(1)), int(m.group(2) or 0), p))
         # A mid-epoch checkpoint of epoch N sorts after every complete epoch < N.
         return sorted(found, key=lambda c: (c.epoch - (1 if c.step_in_epoch else 0), c.step_in_epoch))
+
+    def snapshots(self) -> list[CheckpointInfo]:
+        """The slim generator snapshots, one per complete epoch, oldest first."""
+        found = []
+        if self.snapshots_dir.is_dir():
+            for p in self.snapshots_dir.iterdir():
+                m = _CKPT.match(p.name)
+                if m and not m.group(2):
+                    found.append(CheckpointInfo(int(m.group(1)), 0, p))
+        return sorted(found)
+
+    def epoch_generators(self) -> list[CheckpointInfo]:
+        """One generator file per complete epoch, oldest first: its snapshot, or (runs written before
+        snapshots existed, or a snapshot lost) its full checkpoint. What averaging and sampling read."""
+        by_epoch = {c.epoch: c for c in self.checkpoints() if c.complete_epoch}
+        by_epoch.update({c.epoch: c for c in self.snapshots()})
+        return [by_epoch[e] for e in sorted(by_epoch)]
 
     def averages(self) -> list[Path]:
         """Averaged generators saved in the run: every .pt in checkpoints/ that is not a training checkpoint.
@@ -244,8 +310,16 @@ class RunDirectory:
         """
         if not rows:
             return
-        with open(self.metrics_path, "a", encoding="utf-8") as f:
-            f.write("".join(_metrics_line(r) for r in rows))
+        try:
+            with open(self.metrics_path, "a", encoding="utf-8") as f:
+                f.write("".join(_metrics_line(r) for r in rows))
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            from studio.core.diskuse import describe_disk
+
+            text = f"no space left on the disk holding {self.path} ({describe_disk(self.path)})"
+            raise OSError(exc.errno, text, str(self.metrics_path)) from None
 
     def read_metrics(self, warn: bool = True) -> list[dict]:
         """The logged rows; a damaged line is skipped with a warning naming the file and line.

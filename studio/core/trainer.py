@@ -24,6 +24,7 @@ from studio.core.checkpoint import checkpoint_config, load_checkpoint, resume_re
 from studio.core.conditions import ConditionSpace, NoCondition
 from studio.core.config import TrainConfig, architecture_keys
 from studio.core.device import Precision, resolve_device, resolve_precision
+from studio.core.distributed import SINGLE
 from studio.core.events import (
     METRIC_NAMES,
     CheckpointSaved,
@@ -38,8 +39,12 @@ from studio.core.events import (
 )
 from studio.core.losses import adversarial_loss, d_targets, gradient_penalty, mode_seeking_loss, paired_labels
 from studio.core.models import build_models, count_parameters
+from studio.core.monitor import Judging, RunWatch
+from studio.core.retention import apply_retention, disk_full_note
 from studio.core.rundir import RunDirectory
+from studio.core.runstatus import StatusReporter
 from studio.core.sampling import GRID_PADDING, generate_grid, grid_noise, to_uint8_grid
+from studio.core.snapshot import save_snapshot
 from studio.errors import CheckpointError, ConfigError, StudioError, TrainingError, one_line
 
 __all__ = ["Trainer", "check_trainable"]
@@ -135,6 +140,8 @@ class Trainer:
         resume_from: str | Path | None = None,
         max_steps: int | None = None,
         write_files: bool = True,
+        judging: Judging | None = None,
+        distributed=None,
     ):
         check_trainable(config, dataset, source=str(run.config_path))
         self.config = config
@@ -143,7 +150,11 @@ class Trainer:
         self.on_event = on_event or (lambda event: None)
         self.resume_from = Path(resume_from) if resume_from else None
         self.max_steps = max_steps
-        self.write_files = write_files
+        # One rank of a torch.distributed group (studio.core.distributed), or one process alone.
+        self.dist = distributed or SINGLE
+        self.dist.check(config, source=str(run.config_path))
+        self.write_files = write_files and self.dist.is_main  # only rank 0 writes
+        self.judging = judging  # the app's judge, lent for the health checks and scores (None: pixels, no scores)
         self.space: ConditionSpace = dataset.space if config.conditional else NoCondition()
         self._stop = threading.Event()
         self._pause = threading.Event()
@@ -165,6 +176,10 @@ class Trainer:
     @property
     def paused(self) -> bool:
         return self._pause.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
 
     # --- setup ---------------------------------------------------------------
     def _setup(self) -> None:
@@ -203,6 +218,10 @@ class Trainer:
         self.epoch_rng_state = self.data_rng.get_state()
         if self.resume_from is not None:
             self._restore(self.resume_from)
+        # What the steps call: DDP wrappers in a distributed run (G and D themselves in one process).
+        unused_head = getattr(self.d, "aux_head", None) is not None and not self.has_aux
+        self.g_net, self.d_net = self.dist.wrap(self.g, self.d, self.device, d_head_unused=unused_head)
+        self.watch = RunWatch(self, self.judging)
 
     def _place_data(self) -> None:
         images, labels = self.dataset.images, self.dataset.labels
@@ -241,6 +260,8 @@ class Trainer:
         }
 
     def _save_checkpoint(self, epoch_step: int = 0) -> None:
+        self.dist.average_(self.figures.d, self.figures.g)  # a non-finite loss on any rank stops every rank
+        self.dist.check_consistency({"G": self.g, "D": self.d, "EMA": self.ema}, self.step)
         self._check_finite()
         if not self.write_files or self._saved_step == self.step:
             return  # a stop right after a checkpoint (or the one resumed from) has nothing new to save
@@ -249,6 +270,8 @@ class Trainer:
         path = self.run_dir.checkpoint_path(name_epoch, epoch_step)
         save_checkpoint(path, self._state(epoch_step))
         self._saved_step = self.step
+        # Older full checkpoints go only now, with the newer one completely on disk.
+        apply_retention(self.run_dir, self.config.keep_checkpoints, path)
         self.on_event(CheckpointSaved(str(path), self.epoch, self.step))
 
     def _restore(self, path: Path) -> None:
@@ -293,6 +316,9 @@ class Trainer:
         self._saved_step = self.step
         if self.write_files:
             self.run_dir.truncate_metrics(self.step)
+            # Marked on the plots; "at" is text so per-epoch figure readers skip it.
+            at = time.strftime("%Y-%m-%d %H:%M:%S")
+            self.run_dir.append_metrics([{"kind": "resume", "epoch": self.epoch, "step": self.step, "at": at}])
 
     # --- one step ------------------------------------------------------------
     def _batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -305,7 +331,8 @@ class Trainer:
         return real, labels
 
     def _noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.config.nz, device=self.device)
+        # Drawn for the whole batch on every rank; each keeps its share (all of it in one process).
+        return self.dist.share(torch.randn(self.dist.world * n, self.config.nz, device=self.device))
 
     def _aux(self, logits: torch.Tensor | None, labels: torch.Tensor) -> torch.Tensor:
         if not self.has_aux:
@@ -332,19 +359,20 @@ class Trainer:
         cond = self.space.encode(labels)
         fake_cond = cond if fake_labels is labels else self.space.encode(fake_labels)
         n = real.shape[0]
-        real_t, fake_t = d_targets(self.config, n, self.device)
+        real_t, fake_t = map(self.dist.share, d_targets(self.config, self.dist.world * n, self.device))
         z = self._noise(n)
         with self.precision.autocast():
             with torch.set_grad_enabled(keep_fake):
-                fake = self.g(z, fake_cond)
-            real_logit, real_aux = self.d(real, cond)
-            fake_logit, fake_aux = self.d(fake.detach(), fake_cond)
+                fake = self.g_net(z, fake_cond)
+            real_logit, real_aux = self.d_net(real, cond)
+            fake_logit, fake_aux = self.d_net(fake.detach(), fake_cond)
             loss = self.loss.d(real_logit, fake_logit, real_t, fake_t)
             loss = loss + self._aux(real_aux, labels)
             if self.config.aux_on_fake:
                 loss = loss + self._aux(fake_aux, fake_labels)
         if self.loss.penalised:
-            loss = loss + self.config.gp_weight * gradient_penalty(self.d, real, fake.detach(), cond)
+            alpha = self.dist.share(torch.rand(self.dist.world * n, 1, 1, 1, device=self.device))
+            loss = loss + self.config.gp_weight * gradient_penalty(self.d_net, real, fake.detach(), cond, alpha)
         self.opt_d.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.opt_d)
@@ -372,10 +400,11 @@ class Trainer:
             with self.precision.autocast():
                 if kept is None:
                     z = self._noise(labels.shape[0])
-                    fake = self.g(z, cond)
+                    fake = self.g_net(z, cond)
                 else:
                     fake, z = kept
-                logit, aux = self.d(fake, cond)
+                with self.dist.no_sync(self.d_net):  # frozen D: no gradients of its own to average
+                    logit, aux = self.d_net(fake, cond)
                 loss = self.loss.g(logit) + self._aux(aux, labels)
                 if self.config.mode_seeking > 0:
                     loss = loss + self.config.mode_seeking * mode_seeking_loss(fake, z)
@@ -409,19 +438,24 @@ class Trainer:
             )
 
     def _report(self, epoch: int, epoch_step: int, rate: float) -> None:
+        self.dist.average_(self.figures.d, self.figures.g)  # the whole batch's figures, over all ranks
         self._check_finite()
         values = self.figures.means(self.has_aux)
         self.figures.reset()
         lrs = self._lrs()
         if self.write_files:
             row = {"kind": "step", "epoch": epoch, "step": self.step, **values, **lrs, "images_per_second": rate}
+            row["time"] = round(time.time(), 3)  # wall clock, for plots against training time
             self.run_dir.append_metrics([row])
         self.on_event(StepMetrics(epoch, self.step, epoch_step, self.steps_per_epoch, values, rate, lrs))
+        self.watch.step_report(epoch, values)
 
     def _end_epoch(self, seconds: float, images: int) -> None:
         epoch = self.epoch
+        self.dist.average_(self.epoch_figures.d, self.epoch_figures.g)
         means = self.epoch_figures.means(self.has_aux)
         self.epoch_figures.reset()
+        means.update(self.watch.epoch_figures())  # diversity, judge_acc, d_gap_steps: see core/monitor.py
         lrs = self._lrs()
         self.g.eval()
         with torch.no_grad():
@@ -433,6 +467,8 @@ class Trainer:
             from PIL import Image
 
             atomic_save_image(Image.fromarray(mosaic), path)
+            snapshot = self.run_dir.snapshot_path(epoch)
+            save_snapshot(snapshot, epoch, self.step, self.config, self.space, self.g, self.ema)
             row = {"kind": "epoch", "epoch": epoch, "step": self.step, **means, **lrs}
             row.update(seconds=seconds, images_per_second=rate)
             self.run_dir.append_metrics([row])
@@ -460,17 +496,21 @@ class Trainer:
     # --- the loop --------------------------------------------------------------
     def _wait_while_paused(self) -> float:
         """Block while paused; returns the seconds spent paused."""
-        if not self._pause.is_set():
+        # In a distributed run every rank pauses, resumes and stops at the same step (dist.control).
+        stopping, pausing = self.dist.control(self._stop, self._pause)
+        if not pausing:
             return 0.0
         started = time.perf_counter()
         self.on_event(RunPaused(self.step))
-        while self._pause.is_set() and not self._stop.is_set():
+        while pausing and not stopping:
             self._stop.wait(0.05)
+            stopping, pausing = self.dist.control(self._stop, self._pause)
         self.on_event(RunResumed(self.step))
         return time.perf_counter() - started
 
     def _should_stop(self) -> bool:
-        return self._stop.is_set() or (self.max_steps is not None and self.step >= self.max_steps)
+        stopping, _ = self.dist.control(self._stop, self._pause)
+        return stopping or (self.max_steps is not None and self.step >= self.max_steps)
 
     def _train_epoch(self) -> bool:
         """One pass over the data; False when a stop or max_steps ended it early."""
@@ -495,7 +535,7 @@ class Trainer:
             if self._should_stop():
                 self._save_checkpoint(epoch_step=i)
                 return False
-            real, labels = self._batch(order[i * cfg.batch_size : (i + 1) * cfg.batch_size])
+            real, labels = self._batch(self.dist.share(order[i * cfg.batch_size : (i + 1) * cfg.batch_size]))
             g_turn = (i + 1) % cfg.d_steps == 0
             fake_labels = self._fake_labels(labels)
             kept = self._d_step(real, labels, fake_labels, keep_fake=g_turn)
@@ -504,8 +544,8 @@ class Trainer:
                 for _ in range(cfg.g_steps - 1):
                     self._g_step(fake_labels)
             self.step += 1
-            report_images += real.shape[0]
-            epoch_images += real.shape[0]
+            report_images += cfg.batch_size  # the whole batch, over all ranks
+            epoch_images += cfg.batch_size
             if self.step % cfg.log_every == 0 or i + 1 == self.steps_per_epoch:
                 now = time.perf_counter()
                 self._report(epoch, i + 1, report_images / max(now - report_started, 1e-9))
@@ -514,13 +554,17 @@ class Trainer:
         self._end_epoch(time.perf_counter() - started, epoch_images)
         if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
             self._save_checkpoint()
+        self.watch.epoch_end()
         return True
 
     def run(self) -> RunFinished:
         """Train until the configured epochs are done, a stop is requested, or an error."""
+        status = None
         try:
             if self.write_files:
                 self._lock = self.run_dir.lock()
+                # status.json for windows that follow the run from its files; control.json for their requests
+                self.on_event = status = StatusReporter(self.run_dir, self.on_event, self).start()
             self._setup()
             self.on_event(
                 RunStarted(
@@ -551,10 +595,14 @@ class Trainer:
             )
         except OSError as exc:  # a full disk, a folder made read-only: the file and the problem
             where = f"{exc.filename}: " if exc.filename else ""
-            return self._fail(f"{where}{exc.strerror or exc}", traceback.format_exc())
+            kept = disk_full_note(exc, self.run_dir if self.write_files else None)
+            return self._fail(f"{where}{exc.strerror or exc}{kept}", traceback.format_exc())
         except Exception as exc:  # noqa: BLE001 - a bug, reported rather than killing the caller's thread
             return self._fail(f"{type(exc).__name__}: {exc}", traceback.format_exc())
         finally:
+            if status is not None:
+                status.close()
+                self.on_event = status.forward
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
