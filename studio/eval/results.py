@@ -37,6 +37,7 @@ COLUMNS = (
     "feature_space",
     "comparable",
     "n",
+    "n_real",
     "judge",
     "judge_id",
     "conditions",
@@ -75,8 +76,13 @@ def make_row(
     judge_id: str = "",
     conditions: str = "",
     when: float | None = None,
+    n_real: int | None = None,
 ) -> dict:
-    """One result: ``which`` is 'g', 'ema', 'average' or 'real' (the judge on real images)."""
+    """One result: ``which`` is 'g', 'ema', 'average' or 'real' (the judge on real images).
+
+    ``n`` counts the generated (or, for 'real', the real) images a figure was
+    measured on; ``n_real`` the real images it compared them with, where it did.
+    """
     return {
         "time": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(when)),
         "generator": generator,
@@ -88,6 +94,7 @@ def make_row(
         "feature_space": feature_space,
         "comparable": comparable,
         "n": int(n),
+        "n_real": int(n_real) if n_real is not None else None,
         "judge": judge,
         "judge_id": judge_id,
         "conditions": conditions,
