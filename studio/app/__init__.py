@@ -9,6 +9,9 @@ for anything a user can fix.
 
     runs         resume rules: plan_resume, create_run, refuse_if_busy, tidy_run
     training     Training (a run, new or resumed, in the calling thread), new_project
+    distributed  --gpus/--processes: torchrun launched and waited for; a rank's session (join, share_request)
+    sweep        --set values read and checked, their combinations, the results table (CSV)
+    run_queue    the project's queue.json: entries, one runner at a time, one run per GPU
     checkpoints  a run's checkpoints and generators, a project's runs, inspect, average
     compare      the comparison sheet: which generators, their labels, the drawing
     sampling     layouts (the sample command's words and the explorer's modes), sample_grid

@@ -143,6 +143,7 @@ class CheckpointSummary:
     has_ema: bool
     saved_at: str
     average: str = ""  # what a saved average holds; empty for a training checkpoint
+    kind: str = "training"  # 'training', 'average' or 'snapshot' (a slim generator snapshot)
 
 
 @dataclass
@@ -190,6 +191,7 @@ def inspect(path) -> CheckpointSummary | ProjectSummary | RunSummary:
             bool(state.get("ema")),
             state.get("saved_at", "?"),
             average,
+            str(state.get("kind", "training")),
         )
     if (path / PROJECT_FILE).is_file() or path.name == PROJECT_FILE:
         project = Project.load(path)
@@ -210,8 +212,9 @@ class AverageRequest:
     """Which checkpoints of a run to average, and how.
 
     Choose them one way: ``checkpoints`` (paths, or names inside the run's
-    checkpoints/), ``last`` (the last N end-of-epoch checkpoints) or
-    ``epochs`` (a range 'A-B', or (A, B)).
+    checkpoints/), ``last`` (the last N end-of-epoch checkpoints),
+    ``epochs`` (a range 'A-B', or (A, B)) or ``best`` (the N best generators
+    the run kept by its measured score, G or EMA as each was scored).
     """
 
     run: RunDirectory | str | Path
@@ -226,14 +229,19 @@ class AverageRequest:
     name: str | None = None  # file name in checkpoints/ (default average_epochs_A-B.pt)
     unique_name: bool = False  # the default name taken: add _2, _3 ... instead of refusing
     device: str = "cpu"
+    best: int | None = None
 
     @property
     def chosen(self) -> bool:
-        return any(x is not None for x in (self.checkpoints, self.last, self.epochs))
+        return any(x is not None for x in (self.checkpoints, self.last, self.epochs, self.best))
 
     def validate(self) -> None:
         if self.bn_batches < 1 or self.bn_batch_size < 2:
             raise StudioError("--bn-batches must be at least 1 and --bn-batch-size at least 2")
+        if self.best is not None and self.which == "ema":
+            raise StudioError("--best takes the kept generators as they were scored (G or EMA); leave out --ema")
+        if self.best is not None and any(x is not None for x in (self.checkpoints, self.last, self.epochs)):
+            raise StudioError("choose the checkpoints one way: the best N, the last N, an epoch range, or files")
 
 
 @dataclass
@@ -255,6 +263,10 @@ def average_sources(request: AverageRequest) -> list[Path]:
     from studio.core.averaging import parse_epoch_range, select_checkpoints
 
     run = open_run(request.run)
+    if request.best is not None:
+        from studio.core.monitor import best_paths
+
+        return best_paths(run.checkpoints_dir, request.best)
     epochs = parse_epoch_range(request.epochs) if isinstance(request.epochs, str) else request.epochs
     files = [str(p) for p in request.checkpoints] if request.checkpoints is not None else None
     return select_checkpoints(run, last=request.last, epochs=epochs, files=files)
@@ -268,6 +280,17 @@ def free_average_name(run, result) -> str:
     stem = name[: -len(".pt")]
     count = 1
     while run.average_path(name).exists():
+        count += 1
+        name = f"{stem}_{count}.pt"
+    return name
+
+
+def best_average_name(run, result, unique: bool) -> str:
+    """average_best3_epochs_0012-0030.pt: the N best kept generators, their first and last epochs."""
+    epochs = sorted(result.epochs)
+    stem = f"average_best{len(epochs)}_epochs_{epochs[0]:04d}-{epochs[-1]:04d}"
+    name, count = f"{stem}.pt", 1
+    while unique and run.average_path(name).exists():
         count += 1
         name = f"{stem}_{count}.pt"
     return name
@@ -305,6 +328,8 @@ def average(
     )
     check_stop(should_stop, "averaging")
     name = request.name
+    if name is None and request.best is not None:
+        name = best_average_name(run, result, request.unique_name)
     if name is None and request.unique_name:
         name = free_average_name(run, result)
     return AverageOutcome(save_average(run, result, name), result, paths)

@@ -37,7 +37,9 @@ def sheet_label(ref) -> str:
 
 
 def _same(a, b) -> bool:
-    return Path(a.path).resolve() == Path(b.path).resolve() and a.which == b.which
+    from studio.core.snapshot import generator_file_key  # an epoch's checkpoint and snapshot: one generator
+
+    return generator_file_key(a.path) == generator_file_key(b.path) and a.which == b.which
 
 
 def comparison_generators(

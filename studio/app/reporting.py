@@ -6,7 +6,7 @@ wording lives here once so the two never drift apart.
 
 from __future__ import annotations
 
-__all__ = ["MISSING", "epoch_line", "model_text", "figure", "checkpoint_lines", "spans"]
+__all__ = ["MISSING", "alarm_line", "best_lines", "epoch_line", "model_text", "figure", "checkpoint_lines", "spans"]
 
 MISSING = "–"  # a figure the epoch did not have (no G step, no auxiliary classifier)
 
@@ -52,8 +52,9 @@ def model_text(event) -> str:
 def checkpoint_lines(listing) -> list[str]:
     """A run's checkpoints as the lab lists them (a :class:`~studio.app.checkpoints.RunListing`).
 
-    Each training checkpoint: file, epoch, time saved, the epoch's losses and
-    any evaluation figures; then the run's EMA and saved averages.
+    Each epoch's generator: file, epoch, whether the full (resumable) checkpoint is kept ('full',
+    'pinned') or only the slim snapshot ('snap'), time saved, the epoch's losses and any
+    evaluation figures; then the run's EMA and saved averages.
     """
     from studio.core.events import METRIC_NAMES
 
@@ -64,10 +65,35 @@ def checkpoint_lines(listing) -> list[str]:
         figures = "  ".join(f"{k} {e.metrics[k]:.3f}" for k in shown if isinstance(e.metrics.get(k), (int, float)))
         figures += "".join(f"  {k} {e.metrics[k]:.4g}" for k in sorted(set(e.metrics) - routine))
         step = "" if e.complete_epoch else f" step {e.step_in_epoch}"
-        lines.append(f"  {e.path.name:28s} epoch {e.epoch:4d}{step}  {e.saved_text}  {figures}".rstrip())
+        # full: resumable (the last K, and pinned ones); snap: the epoch's slim generator snapshot only.
+        kept = ("pinned" if e.pinned else "full") if e.resumable else "snap"
+        lines.append(f"  {e.path.name:28s} epoch {e.epoch:4d}{step}  {kept:6s}  {e.saved_text}  {figures}".rstrip())
     for ref in listing.generators:
         if ref.kind != "checkpoint":
             lines.append(f"  {ref.path.name:28s} {ref.label}")
+    return lines + best_lines(listing.run)
+
+
+def best_lines(run) -> list[str]:
+    """The best generators a run kept by its measured score (checkpoints/best/), and the one marked for use."""
+    from studio.core.monitor import BEST_DIR, best_index
+    from studio.errors import StudioError
+
+    try:
+        index = best_index(run.checkpoints_dir)
+    except StudioError as exc:
+        return [f"  best generators: {exc}"]
+    lines = []
+    if index["entries"]:
+        lines.append(f"  best by {index['best_by']} (average them with --best N):")
+    for e in index["entries"]:
+        scores = "  ".join(f"{k} {v:.4g}" for k, v in e.get("scores", {}).items() if isinstance(v, (int, float)))
+        which = "EMA" if e["which"] == "ema" else "G"
+        lines.append(f"    {BEST_DIR}/{e['file']:24s} epoch {e['epoch']:4d}  {which}  {scores}")
+    marked = index.get("marked")
+    if marked:
+        where = f"{marked.get('file')} (epoch {marked.get('epoch')})"
+        lines.append(f"  marked for use: {where}: {marked.get('reason', '')}")
     return lines
 
 
@@ -82,3 +108,19 @@ def spans(epochs) -> str:
         parts.append(str(epochs[i]) if i == j else f"{epochs[i]}-{epochs[j]}")
         i = j + 1
     return ", ".join(parts)
+
+
+_ALARM_ACTIONS = {
+    "stop": "the run stops with a checkpoint",
+    "stop-and-mark-best": "the run stops with a checkpoint",
+}
+
+
+def alarm_line(event) -> str:
+    """One line for a :class:`~studio.core.events.RunAlarm`: what was seen, since when, and what happens now."""
+    line = f"ALARM at epoch {event.epoch}: {event.message}"
+    if event.action in _ALARM_ACTIONS:
+        line += f"; {_ALARM_ACTIONS[event.action]}"
+    if event.marked:
+        line += f"; marked as the one to use: {event.marked}"
+    return line

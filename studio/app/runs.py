@@ -51,6 +51,9 @@ def create_run(runs_dir: str | Path, config: TrainConfig, dataset=None) -> RunDi
 
         config.validate("settings")
         resolve_device(config.device)
+    from studio.app.retention import check_disk_budget
+
+    check_disk_budget(config, dataset)
     return RunDirectory.create(runs_dir, config)
 
 
@@ -94,12 +97,13 @@ def plan_resume(
     epochs: int | None = None,
     device: str | None = None,
     at_least: int | None = None,
+    more: int | None = None,
 ) -> ResumePlan:
     """What resuming ``target`` (a project folder, run folder or checkpoint file) would do, or why it cannot.
 
     ``epochs`` is the total to train to (default: the run's own); ``at_least``
-    prolongs a run to that many when it is more. A run that has already done
-    them is refused with what to change.
+    prolongs a run to that many when it is more; ``more`` trains that many
+    epochs beyond those done. A run that has already done them is refused with what to change.
     """
     from studio.project import PROJECT_FILE, Project
 
@@ -132,6 +136,10 @@ def plan_resume(
         done = latest.epoch if latest.complete_epoch else latest.epoch - 1
     saved = run.read_config()
     total = epochs if epochs is not None else saved.epochs
+    if more is not None:
+        if more < 1 or epochs is not None:
+            raise StudioError("--more N: give a number of epochs of at least 1, and no --epochs beside it")
+        total = done + more
     if at_least is not None:
         total = max(total, at_least)
     if done >= total:

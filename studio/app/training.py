@@ -110,17 +110,23 @@ def resume_run_request(
     device: str | None = None,
     rewind: bool = False,
     at_least: int | None = None,
+    more: int | None = None,
     **options,
 ) -> TrainRequest:
     """Continue ``target`` (a project, run folder or checkpoint file) to ``epochs`` in total.
 
     ``at_least`` prolongs: the run's own epoch count (or ``epochs``), or that
-    many when more. From a checkpoint older than the run's latest only with ``rewind``;
+    many when more; ``more``: that many epochs beyond those done (the run's config.json records the new
+    total once training starts). From a checkpoint older than the run's latest only with ``rewind``;
     otherwise :class:`RewindNeeded` (holding the plan) is raised.
     """
     from studio.app.runs import plan_resume
 
-    plan = plan_resume(target, epochs, device, at_least)
+    plan = plan_resume(target, epochs, device, at_least, more)
+    if plan.config.disk_budget_gb > 0:
+        from studio.app.retention import check_disk_budget, disk_use
+
+        check_disk_budget(plan.config, source=str(plan.run.path), already=disk_use(plan.run)["total"])
     if plan.rewinds and not rewind:
         raise RewindNeeded(plan)
     return TrainRequest(plan.config, run=plan.run, resume_from=plan.checkpoint, **options)
@@ -135,9 +141,23 @@ class Training:
     errors while training end the run with reason 'error', as the trainer reports them.
     """
 
-    def __init__(self, request: TrainRequest, on_event: Callable | None = None, progress: Progress | None = None):
+    def __init__(
+        self,
+        request: TrainRequest,
+        on_event: Callable | None = None,
+        progress: Progress | None = None,
+        distributed=None,
+        samples_on_demand: bool = False,
+    ):
         self.request = request
+        self.distributed = distributed  # this process's rank of a torchrun group (studio.core.distributed), if any
         self.on_event = on_event or (lambda event: None)
+        # A grid at step 0 and request_sample() (studio.app.live_samples): the window asks for them.
+        self._sampler = None
+        if samples_on_demand:
+            from studio.app.live_samples import LiveSampler
+
+            self._sampler = LiveSampler(self.on_event)
         self.progress = progress
         self.run_dir: RunDirectory | None = request.run
         self._lock = threading.Lock()
@@ -164,6 +184,16 @@ class Training:
             self._pause.clear()
             if self._trainer is not None:
                 self._trainer.request_resume()
+
+    def request_sample(self) -> bool:
+        """Draw the fixed-noise grid from the current G and EMA after the next step (a LiveSamples event).
+
+        False when this Training was not made with ``samples_on_demand``.
+        """
+        if self._sampler is None:
+            return False
+        self._sampler.request()
+        return True
 
     @property
     def training(self) -> bool:
@@ -194,15 +224,29 @@ class Training:
             self.on_event(finished)
             return TrainOutcome(finished, self.run_dir)
         if self.run_dir is None:
-            self.run_dir = create_run(request.runs_dir, config, dataset)
+            if self.distributed is None:
+                self.run_dir = create_run(request.runs_dir, config, dataset)
+            else:  # one folder, made by rank 0, for every rank
+                make = lambda: create_run(request.runs_dir, config, dataset)  # noqa: E731
+                self.run_dir = self.distributed.from_main(make, lambda run: str(run.path), RunDirectory)
+        judging = None
+        if config.collapse_alarm or config.score_every > 0:  # the dataset's judge, lent to the trainer's checks
+            from studio.app.run_health import judging_for_run
+
+            say = (lambda text: self.progress(text, 1.0)) if self.progress is not None else None
+            judging = judging_for_run(config, dataset, resolve_device(config.device), say)
         trainer = Trainer(
             config,
             dataset,
             self.run_dir,
-            on_event=self.on_event,
+            on_event=self._sampler or self.on_event,
             resume_from=request.resume_from,
             max_steps=request.max_steps,
+            judging=judging,
+            distributed=self.distributed,
         )
+        if self._sampler is not None:
+            self._sampler.trainer = trainer
         with self._lock:
             self._trainer = trainer
             if self._stop.is_set():
@@ -214,6 +258,11 @@ class Training:
             timer = threading.Timer(request.minutes * 60.0, self._time_is_up)
             timer.daemon = True
             timer.start()
+        if request.resume_from is not None and (self.distributed is None or self.distributed.is_main):
+            from studio.app.retention import extend_epochs
+
+            # A continued run's plan in config.json (never "16 of 6"), and an event row in its metrics.
+            extend_epochs(self.run_dir, config.epochs, request.resume_from)
         try:
             finished = trainer.run()
         finally:
