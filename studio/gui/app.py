@@ -31,6 +31,9 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APPLICATION)
     global _styled_app
     if _styled_app is not app:
+        from studio.gui.builders import install_wheel_guard
+
+        install_wheel_guard(app)
         app.setStyleSheet(app.styleSheet() + style_sheet())
         app.setWindowIcon(icon("app"))
         _styled_app = app

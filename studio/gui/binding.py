@@ -93,7 +93,20 @@ LABELS = {
     "precision": "Precision",
     "log_every": "Report every",
     "checkpoint_every": "Checkpoint every",
+    "keep_checkpoints": "Full checkpoints kept",
+    "disk_budget_gb": "Disk budget (GB)",
     "sample_grid_max": "Grid images",
+    "collapse_alarm": "Collapse alarm",
+    "alarm_diversity": "Alarm: diversity below",
+    "alarm_d_gap": "Alarm: D(x) - D(G(z)) above",
+    "alarm_d_steps": "Alarm: held for",
+    "alarm_acc_drop": "Alarm: accuracy fall",
+    "alarm_patience": "Alarm patience",
+    "alarm_after": "Alarm from epoch",
+    "on_alarm": "On alarm",
+    "score_every": "Score every",
+    "keep_best": "Best generators kept",
+    "best_by": "Best by",
 }
 
 SUFFIXES = {
@@ -103,6 +116,9 @@ SUFFIXES = {
     "log_every": " steps",
     "checkpoint_every": " epochs",
     "dataset_size": " images",
+    "alarm_d_steps": " steps",
+    "alarm_patience": " epochs",
+    "score_every": " epochs",
 }
 
 # Learning rates and weights span decades: arrows step by a factor, not by an amount.
@@ -150,6 +166,8 @@ def device_choices() -> list[tuple[str, str]]:
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             out.append((f"cuda:{i}", f"cuda:{i} ({torch.cuda.get_device_name(i)})"))
+        if torch.cuda.device_count() >= 2:  # trained by a child process per device, followed through its files
+            out.append(("cuda:all", f"all {torch.cuda.device_count()} CUDA devices"))
     return out
 
 

@@ -15,9 +15,13 @@ from dataclasses import dataclass
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
+from studio.app.epochs import saved_progress, time_left_text
+from studio.app.live_samples import LiveSamples
+from studio.app.run_health import run_alarms
 from studio.core.events import (
     METRIC_NAMES,
     EpochEnd,
+    RunAlarm,
     RunFinished,
     RunPaused,
     RunResumed,
@@ -25,9 +29,11 @@ from studio.core.events import (
     StepMetrics,
 )
 from studio.core.rundir import RunDirectory
+from studio.gui.alarm_banner import AlarmBanner
+from studio.gui.compare_view import DashboardComparison
 from studio.gui.plots import REDRAW_INTERVAL_MS, TrainingPlots
 from studio.gui.timeline import SampleTimelinePanel, TimelineFrame
-from studio.gui.training_panel import TrainingControls, format_duration
+from studio.gui.training_panel import TrainingControls
 
 __all__ = ["TrainingDashboard", "RunFiles", "read_run_files"]
 
@@ -95,6 +101,7 @@ class TrainingDashboard(QWidget):
     """Controls on top; plots and the sample timeline side by side below."""
 
     statusChanged = Signal(str, str)  # (rate text, ETA text)
+    liveSamples = Signal(object)  # studio.app.live_samples.LiveSamples drawn on request ("Sample now")
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -118,6 +125,8 @@ class TrainingDashboard(QWidget):
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addWidget(self.controls)
         layout.addWidget(self.title)
+        self.alarm_banner = AlarmBanner()  # the collapse alarm: hidden until one is raised
+        layout.addWidget(self.alarm_banner)
         layout.addWidget(self.splitter, 1)
 
         self.run_path: str | None = None
@@ -132,9 +141,12 @@ class TrainingDashboard(QWidget):
         self.timer.setInterval(REDRAW_INTERVAL_MS)
         self.timer.timeout.connect(self._tick)
         self.timer.start()
+        self.comparison = DashboardComparison(self)  # several runs overlaid, grids side by side
 
     # --- live run -------------------------------------------------------------
     def begin_live(self, run_path: str, title: str) -> None:
+        self.comparison.end()
+        self.comparison.mark_events(None)
         self.run_path = run_path
         self.live = True
         self.started = None
@@ -144,6 +156,7 @@ class TrainingDashboard(QWidget):
         self._marks.clear()
         self.plots.clear()
         self.timeline.clear()
+        self.alarm_banner.clear()
         self.controls.reset_progress()
         self.title.setText(title)
         self.statusChanged.emit("", "")
@@ -169,6 +182,10 @@ class TrainingDashboard(QWidget):
                     grid=event.grid,
                 )
             )
+        elif isinstance(event, LiveSamples):
+            self._on_live_samples(event)
+        elif isinstance(event, RunAlarm):
+            self._on_alarm(event)
         elif isinstance(event, RunStarted):
             self._on_started(event)
         elif isinstance(event, (RunPaused, RunResumed)):
@@ -177,6 +194,22 @@ class TrainingDashboard(QWidget):
             self.live = False
             self._progress_dirty = True
             self.plots.fit_tight()
+
+    def _on_live_samples(self, event: LiveSamples) -> None:
+        """The grid before the first step shows until the first epoch's arrives; one drawn on request is passed on."""
+        if event.before_training and event.grids and not event.error:
+            _, grid = event.grids[0]
+            frame = TimelineFrame(0, event.rows, event.cols, event.row_captions, event.col_captions, grid=grid)
+            self.timeline.show_preview(grid, frame)
+        else:
+            self.liveSamples.emit(event)
+
+    def _on_alarm(self, event: RunAlarm) -> None:
+        """Banner, a mark on the plots (the alarm row is on disk already) and on the timeline."""
+        self.alarm_banner.add(event)
+        self.timeline.set_alarms(self.alarm_banner.marks())
+        if self.run_path:
+            self.comparison.mark_events(RunDirectory(self.run_path))
 
     def _on_started(self, event: RunStarted) -> None:
         self.started = event
@@ -192,6 +225,7 @@ class TrainingDashboard(QWidget):
                 self.plots.history.clear()
                 self.plots.extend(files.rows)
                 self.timeline.set_frames(files.frames)
+                self.comparison.mark_events(RunDirectory(event.run_dir))
         self._progress_dirty = True
 
     def _tick(self) -> None:
@@ -207,20 +241,24 @@ class TrainingDashboard(QWidget):
             epoch, epoch_step, spe = m.epoch, m.epoch_step, m.steps_per_epoch
         else:
             epoch, epoch_step, spe = s.start_epoch + 1, 0, s.steps_per_epoch
-        epoch = min(epoch, s.epochs)
-        self.controls.set_progress(epoch, s.epochs, epoch_step, spe, self.last_step, total)
+        done = epoch if epoch_step >= spe else epoch - 1  # complete epochs: one definition (studio.app.epochs)
+        if done == epoch:
+            epoch_step = 0
+        self.controls.set_progress(min(done, s.epochs), s.epochs, epoch_step, spe, self.last_step, total)
         rate_text = f"{self._rate:,.0f} img/s" if self._rate else ""
         eta_text = ""
         if self.live and len(self._marks) >= 2:
             (t0, s0), (t1, s1) = self._marks[0], self._marks[-1]
             if s1 > s0 and t1 > t0:
                 eta = (total - self.last_step) * (t1 - t0) / (s1 - s0)
-                eta_text = f"ETA {format_duration(eta)}"
+                eta_text = time_left_text(eta)
         elif not self.live:
             eta_text = ""
         self.statusChanged.emit(rate_text, eta_text)
 
     def show_empty(self, title: str) -> None:
+        self.comparison.end()
+        self.comparison.mark_events(None)
         self.run_path = None
         self.live = False
         self.started = None
@@ -228,12 +266,18 @@ class TrainingDashboard(QWidget):
         self.plots.clear()
         self.plots.set_has_aux(True)
         self.timeline.clear()
+        self.alarm_banner.clear()
         self.controls.reset_progress()
         self.title.setText(title)
         self.statusChanged.emit("", "")
 
+    def _show_alarms(self, rows: list[dict]) -> None:
+        self.alarm_banner.set_rows(rows)
+        self.timeline.set_alarms(self.alarm_banner.marks())
+
     # --- a run from its files ---------------------------------------------------
     def show_run(self, run: RunDirectory, files: RunFiles, title: str) -> None:
+        self.comparison.end()
         self.run_path = str(run.path)
         self.live = False
         self.started = None
@@ -242,8 +286,16 @@ class TrainingDashboard(QWidget):
         self.plots.set_has_aux(files.has_aux or files.config.family_spec.has_aux)
         self.plots.extend(files.rows)
         self.plots.fit_tight()
+        self.comparison.mark_events(run)  # resumes, evaluations, alarms: after the curves they sit on
         self.timeline.set_frames(files.frames)
+        self._show_alarms(run_alarms(run))
         self.last_step = int(files.rows[-1][0]) if files.rows else 0
         self.controls.reset_progress()
+        try:
+            done, planned, into, spe, step = saved_progress(run, files.config.epochs, self.last_step)
+        except Exception:  # noqa: BLE001 - progress we cannot read is only not shown
+            pass
+        else:
+            self.controls.set_progress(done, planned, into, spe, step, planned * spe)
         self.title.setText(title)
         self.statusChanged.emit("", "")

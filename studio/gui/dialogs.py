@@ -56,9 +56,12 @@ class NewProjectDialog(QDialog):
         self.folder_label = QLabel()
         self.folder_label.setProperty("hint", True)
 
+        # The description wraps to several lines: it lies between two forms, where its height is its own,
+        # rather than in a form row, which gave it one line and drew the rest over the Name field.
+        top = QFormLayout()
+        top.addRow("Preset", self.preset_combo)
+        self.description.setObjectName("newProjectDescription")
         form = QFormLayout()
-        form.addRow("Preset", self.preset_combo)
-        form.addRow("", self.description)
         form.addRow("Name", self.name_edit)
         form.addRow("Location", location)
         form.addRow("Folder", self.folder_label)
@@ -67,6 +70,8 @@ class NewProjectDialog(QDialog):
         buttons.rejected.connect(self.reject)
         self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
         layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.description)
         layout.addLayout(form)
         layout.addWidget(buttons)
 
@@ -89,7 +94,9 @@ class NewProjectDialog(QDialog):
 
     def _update(self, *_) -> None:
         preset = self._presets.get(self.preset_name())
-        self.description.setText(preset.description if preset else "")
+        plain, _, details = (preset.description if preset else "").partition(" Details: ")
+        self.description.setText(plain)  # one plain sentence; the recipe's details in the tooltip
+        self.description.setToolTip(details)
         name = self.name_edit.text().strip()
         problem = ""
         if not name:

@@ -6,7 +6,27 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-__all__ = ["with_suffix", "confirm_replace"]
+__all__ = ["with_suffix", "confirm_replace", "export_folder", "remember_export_folder"]
+
+_EXPORT_FOLDER = "export/folder"
+
+
+def export_folder(fallback: str | Path) -> Path:
+    """The folder the last export went to (remembered between sessions), or ``fallback`` when none is known."""
+    from studio.gui.settings import settings
+
+    value = settings().value(_EXPORT_FOLDER, "")
+    folder = Path(str(value)) if value else None
+    return folder if folder is not None and folder.is_dir() else Path(fallback)
+
+
+def remember_export_folder(path: str | Path) -> None:
+    """Remember the folder of ``path`` (a file just exported) for the next export dialog."""
+    from studio.gui.settings import settings
+
+    s = settings()
+    s.setValue(_EXPORT_FOLDER, str(Path(path).parent))
+    s.sync()
 
 
 def confirm_replace(parent: QWidget, text: str, title: str = "Replace file?") -> bool:

@@ -26,11 +26,22 @@ __all__ = [
     "export_gif",
     "suggested_export_scale",
     "ZOOMS",
+    "with_epoch_label",
 ]
 
 # Newest frames kept decoded in memory; older ones are read back from their PNG.
 _KEEP_IN_MEMORY = 8
-ZOOMS = (("Fit", 0.0), ("50%", 0.5), ("100%", 1.0), ("200%", 2.0), ("300%", 3.0), ("400%", 4.0))
+# "Fit" never shrinks samples below their own size (a larger grid scrolls); "Whole grid" may.
+ZOOMS = (
+    ("Fit", 0.0),
+    ("Whole grid", -1.0),
+    ("50%", 0.5),
+    ("100%", 1.0),
+    ("200%", 2.0),
+    ("300%", 3.0),
+    ("400%", 4.0),
+    ("600%", 6.0),
+)
 
 
 @dataclass
@@ -159,7 +170,7 @@ def export_gif(
     for i, frame in enumerate(timeline.frames):
         if should_stop is not None and should_stop():
             return None
-        image = frame_image(timeline.image(i), frame, scale, captions).convert("RGB")
+        image = with_epoch_label(frame_image(timeline.image(i), frame, scale, captions).convert("RGB"), frame.epoch)
         if images and image.size != images[0].size:
             image = image.resize(images[0].size)
         images.append(image)
@@ -177,6 +188,22 @@ def export_gif(
         return None
     atomic_write_bytes(Path(path), buffer.getvalue())
     return len(images)
+
+
+def with_epoch_label(image, epoch: int):
+    """``image`` under a white band that reads "epoch N" (each GIF frame says which epoch it shows)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    size = max(12, min(28, image.width // 18))
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has only the bitmap font
+        font = ImageFont.load_default()
+    band = size + 10
+    out = Image.new("RGB", (image.width, image.height + band), "white")
+    out.paste(image, (0, band))
+    ImageDraw.Draw(out).text((6, 4), f"epoch {epoch}", fill=(17, 17, 17), font=font)
+    return out
 
 
 def suggested_export_scale(frame: TimelineFrame, grid_width: int) -> int:

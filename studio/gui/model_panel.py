@@ -68,10 +68,37 @@ GROUPS = (
         ),
         (),
     ),
-    ("Run", ("seed", "device", "precision"), ("log_every", "checkpoint_every", "sample_grid_max")),
+    (
+        "Run",
+        ("seed", "device", "precision"),
+        ("log_every", "checkpoint_every", "keep_checkpoints", "disk_budget_gb", "sample_grid_max"),
+    ),
+    (
+        "Run health",
+        ("collapse_alarm", "on_alarm", "score_every", "keep_best", "best_by"),
+        ("alarm_diversity", "alarm_d_gap", "alarm_d_steps", "alarm_acc_drop", "alarm_patience", "alarm_after"),
+    ),
 )
 # Settings the dataset panel edits.
 DATASET_KEYS = ("dataset", "dataset_size")
+
+# What "Basic" shows: what matters for every family, then what matters for the chosen one.
+BASIC_KEYS = ("family", "image_size", "ngf", "ndf", "loss", "batch_size", "epochs", "g_lr", "d_lr", "ema", "device")
+BASIC_BY_FAMILY = {
+    "dcgan": (),
+    "cgan-concat": ("g_embed", "d_embed"),
+    "cgan-projection": ("g_embed",),
+    "acgan": ("g_embed", "aux_weight"),
+}
+
+
+def basic_keys(values: dict) -> set[str]:
+    """The settings "Basic" shows for ``values`` (the family's own, the gradient penalty with WGAN-GP)."""
+    keys = set(BASIC_KEYS) | set(BASIC_BY_FAMILY.get(values.get("family"), ()))
+    if values.get("loss") == "wgan-gp":
+        keys.add("gp_weight")
+    return keys
+
 
 # The family picker's text: each family's title in the one table of families.
 FAMILY_TITLES = {name: family.title for name, family in FAMILY_TABLE.items()}
@@ -108,6 +135,7 @@ class ModelPanel(QWidget):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(8)
         self._build_top(layout)
+        self._build_level(layout)
         self._build_groups(layout)
         layout.addStretch(1)
         fill_with_scroll(self, content)
@@ -167,11 +195,72 @@ class ModelPanel(QWidget):
         layout.addWidget(self.counts)
         layout.addWidget(self.message)
 
+    def _build_level(self, layout: QVBoxLayout) -> None:
+        """Basic | Advanced: Basic shows what matters for the chosen family; hidden settings keep their values."""
+        from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QPushButton
+
+        from studio.gui.settings import settings
+
+        self.basic_button = QPushButton("Basic")
+        self.basic_button.setObjectName("modelBasicButton")
+        self.basic_button.setToolTip("Only the settings that matter most for the chosen family")
+        self.advanced_button = QPushButton("Advanced")
+        self.advanced_button.setObjectName("modelAdvancedButton")
+        self.advanced_button.setToolTip("Every setting. Settings Basic hides keep their values and still apply.")
+        group = QButtonGroup(self)
+        group.setExclusive(True)
+        for b in (self.basic_button, self.advanced_button):
+            b.setCheckable(True)
+            group.addButton(b)
+        self.level_note = QLabel()
+        self.level_note.setObjectName("modelLevelNote")
+        self.level_note.setProperty("hint", True)
+        self.level_note.setWordWrap(True)
+        row = QHBoxLayout()
+        row.setSpacing(0)
+        row.addWidget(self.basic_button)
+        row.addWidget(self.advanced_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addWidget(self.level_note)
+        self.advanced = bool(settings().value("model/advanced", False, type=bool))
+        (self.advanced_button if self.advanced else self.basic_button).setChecked(True)
+        self.basic_button.toggled.connect(lambda on: self.set_advanced(not on))
+
+    def set_advanced(self, advanced: bool) -> None:
+        """Show every setting (True) or the basic ones; values never change here."""
+        from studio.gui.settings import settings
+
+        self.advanced = bool(advanced)
+        with signals_blocked(self.basic_button):
+            self.basic_button.setChecked(not self.advanced)
+        self.advanced_button.setChecked(self.advanced)
+        settings().setValue("model/advanced", self.advanced)
+        self._update_visible()
+
+    def _update_visible(self) -> None:
+        if not hasattr(self, "_form_of"):
+            return
+        shown = None if self.advanced else basic_keys(self.binder.values) | set(self.binder.error_keys)
+        for key, form in self._form_of.items():
+            form.setRowVisible(self.editors[key], shown is None or key in shown)
+        for box, keys, collapsible in self._boxes:
+            box.setVisible(shown is None or any(k in shown for k in keys))
+            if collapsible is not None:
+                collapsible.setVisible(shown is None or any(k in shown for k in self._more_keys[collapsible]))
+        hidden = 0 if shown is None else sum(1 for k in self._form_of if k not in shown)
+        self.level_note.setText(
+            f"{hidden} more settings under Advanced; they keep their values." if hidden else "Every setting is shown."
+        )
+
     def _build_groups(self, layout: QVBoxLayout) -> None:
         """One box of editors per group of :data:`GROUPS`, the rarer settings behind "More ..."."""
         self.editors = {}
         self.labels = {}
         self._collapsible_of: dict[str, QCollapsible] = {}
+        self._form_of: dict[str, QFormLayout] = {}
+        self._boxes: list[tuple[QGroupBox, tuple, QCollapsible | None]] = []
+        self._more_keys: dict[QCollapsible, tuple] = {}
         for title, main, more in GROUPS:
             box = QGroupBox(title)
             box.setObjectName(f"group{title}")
@@ -188,7 +277,9 @@ class ModelPanel(QWidget):
                     self._collapsible_of[key] = collapsible
                 collapsible.layout().setContentsMargins(0, 0, 0, 0)
                 box_layout.addWidget(collapsible)
+                self._more_keys[collapsible] = tuple(more)
             layout.addWidget(box)
+            self._boxes.append((box, (*main, *more), collapsible if more else None))
         # A setting the core adds later still gets its editor, until it is given a place above.
         placed = {k for _, main, more in GROUPS for k in (*main, *more)} | set(DATASET_KEYS)
         others = tuple(k for k in FIELDS if k not in placed)
@@ -211,6 +302,7 @@ class ModelPanel(QWidget):
             form.addRow(label, editor)
             self.editors[key] = editor
             self.labels[key] = label
+            self._form_of[key] = form
         return form
 
     # --- presets ------------------------------------------------------------
@@ -239,7 +331,9 @@ class ModelPanel(QWidget):
         with signals_blocked(self.preset_combo):
             self.preset_combo.setCurrentIndex(self.preset_combo.findData(name))
         preset = self._presets.get(name)
-        self.preset_description.setText(preset.description if preset else "")
+        plain, _, details = (preset.description if preset else "").partition(" Details: ")
+        self.preset_description.setText(plain)  # one plain sentence; the recipe's details in the tooltip
+        self.preset_description.setToolTip(details or plain)
         self.preset_description.setVisible(bool(preset and preset.description))
 
     def _on_preset_activated(self, index: int) -> None:
@@ -259,15 +353,20 @@ class ModelPanel(QWidget):
         family = self.editors["family"]
         if space is None:
             self.condition_label.setText("Condition: unknown until the dataset can be read")
+            self.condition_label.setToolTip("")
             return
         conditional = space.is_conditional
         reason = "the dataset has no labels; only dcgan trains on it"
         for name in FAMILIES:
             family.set_choice_enabled(name, conditional or not family_spec(name).conditional, reason)
         if conditional:
-            self.condition_label.setText(f"Condition: {space.describe()} — all four families are offered.")
+            from studio.gui.plain_words import condition_exact, condition_words
+
+            self.condition_label.setText(f"Condition: {condition_words(space)} — all four families are offered.")
+            self.condition_label.setToolTip(condition_exact(space))
         else:
             self.condition_label.setText("Condition: none (unlabelled images) — only DCGAN is offered.")
+            self.condition_label.setToolTip("no condition: unconditional generation")
 
     def _on_validity_changed(self, reason: str) -> None:
         self.message.setText(f"Not accepted: {reason}" if reason else "")
@@ -278,9 +377,14 @@ class ModelPanel(QWidget):
             if collapsible is not None and not collapsible.isExpanded():
                 collapsible.expand(animate=False)
         self._update_enabled()
+        self._update_visible()  # a refused setting is shown, even in Basic
 
     def _on_config_changed(self, config: TrainConfig) -> None:
+        shown = self._presets.get(self._shown_preset)
+        if shown is not None and shown.config.dataset != config.dataset:
+            self.show_preset("")  # another dataset: the preset's words ("hair x eye colours") no longer apply
         self._update_enabled()
+        self._update_visible()
         self._counts_timer.start()
 
     def _update_enabled(self) -> None:

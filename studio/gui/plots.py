@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from superqt import QLabeledDoubleSlider
 
+from studio.gui import plot_tools
 from studio.gui.history import MetricHistory, ema
 
 __all__ = ["MetricPlot", "TrainingPlots", "PLOTS", "LR_NAMES", "REDRAW_INTERVAL_MS"]
@@ -133,6 +134,7 @@ class MetricPlot(pg.PlotWidget):
         self._placeholder.setParentItem(item.getViewBox())
         self._placeholder.hide()
         item.getViewBox().sigResized.connect(self._place_placeholder)
+        plot_tools.install(self)  # hover read-out, log scale, CSV/PNG export, event marks
 
     def set_placeholder(self, text: str) -> None:
         """A note in the middle of the plot (e.g. 'no auxiliary classifier')."""
@@ -168,6 +170,9 @@ class MetricPlot(pg.PlotWidget):
         ``tight`` fits the data exactly: a finished run has no more steps to make room for.
         """
         if self.user_range:
+            return
+        if self.tools.log_y:  # ranges in log units: the tools fit them to the data
+            self.tools.fit_to_data()
             return
         view = self.getPlotItem().getViewBox()
         (vx0, vx1), (vy0, vy1) = view.viewRange()
@@ -220,6 +225,13 @@ class TrainingPlots(QWidget):
         label.setBuddy(self.smoothing)
         controls.addWidget(label)
         controls.addWidget(self.smoothing, 1)
+        self.log_scale = QCheckBox("Log scale")
+        self.log_scale.setObjectName("logScaleToggle")
+        self.log_scale.setToolTip(
+            "A logarithmic y axis on every plot (values at or below zero are not drawn); "
+            "right-click one plot to switch only that one, or to save its data or picture."
+        )
+        controls.addWidget(self.log_scale)
 
         grid = QGridLayout()
         grid.setContentsMargins(0, 0, 0, 0)
@@ -235,6 +247,7 @@ class TrainingPlots(QWidget):
         layout.addLayout(controls)
         layout.addLayout(grid, 1)
 
+        self.log_scale.toggled.connect(lambda on: [p.tools.set_log(on) for p in self.plots.values()])
         self.smoothed.toggled.connect(self._force_redraw)
         self.smoothing.valueChanged.connect(self._force_redraw)
         self.timer = QTimer(self)

@@ -26,12 +26,13 @@ from PySide6.QtWidgets import (
 from superqt.utils import signals_blocked
 
 from studio.app.checkpoints import RunState
+from studio.core.diskuse import human_bytes
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
 
 __all__ = ["RunInfo", "describe_run", "closest_preset", "RunsPanel"]
 
-COLUMNS = ("Run", "Preset", "Dataset", "Epochs", "State")
+COLUMNS = ("Run", "Preset", "Dataset", "Epochs", "State", "Disk", "Name")
 
 
 @dataclass
@@ -45,6 +46,10 @@ class RunInfo:
     epochs_total: int
     state: str  # running | paused | stopping | completed | stopped | error | failed | unreadable
     note: str = ""
+    name: str = ""  # the user's name, tags and note of the run (notes.json)
+    tags: tuple = ()
+    run_note: str = ""
+    disk_bytes: int = 0
 
 
 def closest_preset(config, presets) -> tuple[str, list[str]]:
@@ -89,12 +94,32 @@ def describe_run(run: RunDirectory, presets=(), live_state: str | None = None, s
         state = "completed" if done >= config.epochs else "stopped"
     else:  # running (another process) or failed
         state, status = found.state, found.note()
-    return RunInfo(run, preset, note, config.dataset, config.family, done, config.epochs, state, status)
+    info = RunInfo(run, preset, note, config.dataset, config.family, done, config.epochs, state, status)
+    _add_notes_and_disk(info)
+    return info
+
+
+def _add_notes_and_disk(info: RunInfo) -> None:
+    """The run's name, tags, note and disk use into ``info`` (a damaged notes.json: said in the Name tooltip)."""
+    from studio.app.retention import disk_use
+    from studio.app.run_notes import read_notes
+
+    try:
+        notes = read_notes(info.run)
+        info.name, info.tags, info.run_note = notes.name, tuple(notes.tags), notes.note
+    except StudioError as exc:
+        info.run_note = str(exc)
+    try:
+        info.disk_bytes = disk_use(info.run)["total"]
+    except (StudioError, OSError):
+        info.disk_bytes = 0
 
 
 class RunsPanel(QWidget):
     openRequested = Signal(object)  # RunDirectory
     resumeRequested = Signal(object)  # RunDirectory
+    continueRequested = Signal(object)  # RunDirectory: resume for N more epochs
+    notesRequested = Signal(object)  # RunDirectory: edit its name, tags and note
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -121,6 +146,14 @@ class RunsPanel(QWidget):
         self.resume_button = QPushButton("Resume run")
         self.resume_button.setObjectName("resumeRunButton")
         self.resume_button.setToolTip("Continue the selected run from its latest checkpoint")
+        self.continue_button = QPushButton("Continue…")
+        self.continue_button.setObjectName("continueRunButton")
+        self.continue_button.setToolTip("Train the selected run N more epochs from its latest checkpoint")
+        self.notes_button = QPushButton("Notes…")
+        self.notes_button.setObjectName("runNotesButton")
+        self.notes_button.setToolTip("Name, tags and a note for the selected run (kept in its notes.json)")
+        self.continue_button.clicked.connect(lambda: self._emit(self.continueRequested))
+        self.notes_button.clicked.connect(lambda: self._emit(self.notesRequested))
         self.refresh_button = QPushButton("Refresh")
         self.refresh_button.setObjectName("refreshRunsButton")
         self.open_button.clicked.connect(lambda: self._emit(self.openRequested))
@@ -130,6 +163,8 @@ class RunsPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.resume_button)
+        buttons.addWidget(self.continue_button)
+        buttons.addWidget(self.notes_button)
         buttons.addStretch(1)
         buttons.addWidget(self.refresh_button)
 
@@ -183,9 +218,15 @@ class RunsPanel(QWidget):
     def _fill(self, infos: list[RunInfo]) -> None:
         self.tree.clear()
         for info in infos:
-            epochs = f"{info.epochs_done}/{info.epochs_total}" if info.epochs_total else "?"
+            planned = max(info.epochs_done, info.epochs_total)  # a run continued further (studio.app.epochs)
+            epochs = f"{info.epochs_done} of {planned}" if info.epochs_total else "?"
             preset = info.preset + ("*" if info.preset_note else "") if info.preset else "custom"
-            item = QTreeWidgetItem([info.run.run_id, preset, info.dataset, epochs, info.state])
+            disk = human_bytes(info.disk_bytes) if info.disk_bytes else ""
+            name = info.name + (f" [{', '.join(info.tags)}]" if info.tags else "")
+            item = QTreeWidgetItem([info.run.run_id, preset, info.dataset, epochs, info.state, disk, name])
+            item.setToolTip(5, "Disk used by the run: checkpoints, generator snapshots, sample grids, metrics")
+            item.setToolTip(6, info.run_note or "Right-click or Notes… to name, tag and annotate the run")
+            item.setTextAlignment(5, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             item.setData(0, Qt.ItemDataRole.UserRole, info.run)
             item.setToolTip(0, str(info.run.path))
             item.setToolTip(1, info.preset_note or ("settings of the preset" if info.preset else "no matching preset"))
@@ -198,3 +239,5 @@ class RunsPanel(QWidget):
         has = self.selected_run() is not None
         self.open_button.setEnabled(has)
         self.resume_button.setEnabled(has)
+        self.continue_button.setEnabled(has)
+        self.notes_button.setEnabled(has)

@@ -9,6 +9,8 @@ drawn by Qt at screen resolution, so they stay legible at any zoom.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QWheelEvent
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
 from superqt.utils import signals_blocked
 
 from studio.errors import StudioError
+from studio.gui.enlarge import EnlargedSampleDialog, cell_array, cell_at, condition_text
 from studio.gui.frames import (
     ZOOMS,
     SampleTimeline,
@@ -50,9 +53,15 @@ __all__ = [
 
 # --- widgets -------------------------------------------------------------------------
 
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")  # a colour caption (a hue sweep's columns): drawn with a chip of it
+_CHIP_ROOM = 14
+
 
 class _GridCanvas(QWidget):
-    """Paints one mosaic at a zoom, row captions at the left, column captions on top."""
+    """Paints one mosaic at a zoom, row captions at the left, column captions on top; a click names a cell."""
+
+    cellClicked = Signal(int, int)  # row, col
+    cellDoubleClicked = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -68,6 +77,7 @@ class _GridCanvas(QWidget):
         pal = self.palette()
         pal.setColor(self.backgroundRole(), QColor("white"))
         self.setPalette(pal)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
 
     def set_frame(self, grid: np.ndarray | None, frame: TimelineFrame | None) -> None:
         if grid is None or frame is None:
@@ -95,9 +105,39 @@ class _GridCanvas(QWidget):
             return left, 0, False
         widest = max(fm.horizontalAdvance(t) for t in cols)
         cell = self._image.width() * self.zoom / max(self._frame.cols, 1)
+        chips = _CHIP_ROOM if any(_HEX.match(t) for t in cols) else 0  # a colour chip under '#rrggbb' captions
         if widest + 6 <= cell:
-            return left, fm.height() + 6, False
-        return left, widest + 10, True
+            return left, fm.height() + 6 + chips, False
+        return left, widest + 10 + chips, True
+
+    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """The (row, col) of the sample under widget point (x, y), or None."""
+        if self._image is None or self._frame is None:
+            return None
+        left, top, _ = self.margins()
+        return cell_at(
+            (self._image.height(), self._image.width()),
+            self._frame.rows,
+            self._frame.cols,
+            (x - left) / self.zoom,
+            (y - top) / self.zoom,
+        )
+
+    def mousePressEvent(self, event) -> None:
+        cell = self.cell_at(event.position().x(), event.position().y())
+        if cell is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.cellClicked.emit(*cell)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        cell = self.cell_at(event.position().x(), event.position().y())
+        if cell is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.cellDoubleClicked.emit(*cell)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     def image_size(self) -> QSize:
         if self._image is None:
@@ -138,34 +178,51 @@ class _GridCanvas(QWidget):
         for r, text in enumerate(frame.row_captions[: frame.rows]):
             rect = QRectF(0, top + r * cell_h, left - 6, cell_h)
             p.drawText(rect, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, text)
+        chips = _CHIP_ROOM if any(_HEX.match(t) for t in frame.col_captions[: frame.cols]) else 0
         for c, text in enumerate(frame.col_captions[: frame.cols]):
             cx = left + (c + 0.5) * cell_w
+            if _HEX.match(text):
+                chip_w = max(6.0, min(cell_w * 0.7, 40.0))
+                p.fillRect(QRectF(cx - chip_w / 2, top - chips + 1, chip_w, chips - 4), QColor(text))
+                p.setPen(QColor("#888"))
+                p.drawRect(QRectF(cx - chip_w / 2, top - chips + 1, chip_w, chips - 4))
+                p.setPen(QColor("#111"))
             if rotated:
                 p.save()
-                p.translate(QPointF(cx + fm.ascent() / 2 - 1, top - 4))
+                p.translate(QPointF(cx + fm.ascent() / 2 - 1, top - 4 - chips))
                 p.rotate(-90)
                 p.drawText(QPointF(0, 0), text)
                 p.restore()
             else:
-                rect = QRectF(cx - cell_w / 2, 0, cell_w, top - 2)
+                rect = QRectF(cx - cell_w / 2, 0, cell_w, top - 2 - chips)
                 p.drawText(rect, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, text)
 
 
 class SampleView(QScrollArea):
-    """The sample grid with its captions, zoomable ('Fit' follows the view's size)."""
+    """The sample grid with its captions, zoomable.
+
+    Zoom 0 ('Fit, at least 100%', the default) follows the view's size but never shrinks the
+    samples below their native size: a grid larger than the view scrolls. Zoom -1 fits the whole
+    grid, smaller when it must. A click on a sample emits ``cellClicked(row, col)``.
+    """
 
     zoomChanged = Signal(float)
+    cellClicked = Signal(int, int)
+    cellDoubleClicked = Signal(int, int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("sampleView")
         self.canvas = _GridCanvas()
+        self.canvas.cellClicked.connect(self.cellClicked)
+        self.canvas.cellDoubleClicked.connect(self.cellDoubleClicked)
         self.setWidget(self.canvas)
         self.setWidgetResizable(False)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(220, 200)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.fit = True
+        self.shrink = False  # 'fit' may go below 100% (zoom -1)
         self.setStyleSheet("QScrollArea { background: white; }")
 
     def set_frame(self, grid: np.ndarray | None, frame: TimelineFrame | None) -> None:
@@ -176,8 +233,9 @@ class SampleView(QScrollArea):
         return self.canvas._image is not None
 
     def set_zoom(self, zoom: float) -> None:
-        """0 = fit to the view."""
+        """0 = fit to the view, never below 100%; -1 = fit the whole grid, smaller when it must."""
         self.fit = zoom <= 0
+        self.shrink = zoom < 0
         if not self.fit:
             self.canvas.zoom = float(zoom)
         self._apply_zoom()
@@ -197,7 +255,7 @@ class SampleView(QScrollArea):
             left, top, _ = self.canvas.margins()
             zx = (view.width() - left - 10) / image.width()
             zy = (view.height() - top - 10) / image.height()
-            best = max(0.25, min(zx, zy))
+            best = max(0.25 if self.shrink else 1.0, min(zx, zy))
         return best
 
     def _apply_zoom(self) -> None:
@@ -236,6 +294,8 @@ class SampleTimelinePanel(QWidget):
         self.setObjectName("sampleTimeline")
         self.timeline = SampleTimeline()
         self.follow_newest = True
+        self.preview: TimelineFrame | None = None  # the grid before the first step, until an epoch's arrives
+        self.alarms: list[tuple[int, str]] = []  # (epoch a collapse alarm's sign began, what was seen)
 
         title = QLabel("<b>Samples</b> (fixed noise)")
         self.epoch_label = QLabel("no epochs yet")
@@ -247,6 +307,9 @@ class SampleTimelinePanel(QWidget):
         head.addWidget(self.epoch_label)
 
         self.view = SampleView()
+        self.view.setToolTip("Click a sample to see it enlarged with its condition; Ctrl + wheel zooms")
+        self.view.cellClicked.connect(self.show_cell)
+        self._enlarged = None
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("epochSlider")
@@ -258,7 +321,10 @@ class SampleTimelinePanel(QWidget):
         self.zoom_combo.setObjectName("sampleZoom")
         for text, value in ZOOMS:
             self.zoom_combo.addItem(text, value)
-        self.zoom_combo.setToolTip("Zoom of the grid (Ctrl + mouse wheel also zooms)")
+        self.zoom_combo.setToolTip(
+            "Zoom of the grid (Ctrl + mouse wheel also zooms). 'Fit' never shrinks the samples below their "
+            "own size: a larger grid scrolls. Click a sample to see it enlarged."
+        )
         scrub = QHBoxLayout()
         scrub.addWidget(QLabel("Epoch"))
         scrub.addWidget(self.slider, 1)
@@ -279,6 +345,16 @@ class SampleTimelinePanel(QWidget):
         self.export_captions.setObjectName("exportCaptions")
         self.export_captions.setChecked(True)
         self.export_captions.setToolTip("Write the row and column captions into the exported images.")
+        self.gif_speed = QSpinBox()
+        self.gif_speed.setObjectName("gifFrameMs")
+        self.gif_speed.setRange(40, 5000)
+        self.gif_speed.setSingleStep(50)
+        self.gif_speed.setValue(400)
+        self.gif_speed.setSuffix(" ms")
+        self.gif_speed.setToolTip(
+            "How long the GIF shows each epoch (typical: 200 to 800 ms; the last epoch stays four times as long). "
+            "Each frame is labelled with its epoch."
+        )
         self.export_png_button = QPushButton("PNG…")
         self.export_png_button.setObjectName("exportPngButton")
         self.export_png_button.setToolTip("Save the grid shown as a PNG")
@@ -290,6 +366,8 @@ class SampleTimelinePanel(QWidget):
         export.addWidget(self.export_scale)
         export.addWidget(self.export_captions)
         export.addStretch(1)
+        export.addWidget(QLabel("GIF frame"))
+        export.addWidget(self.gif_speed)
         export.addWidget(self.export_png_button)
         export.addWidget(self.export_gif_button)
 
@@ -307,7 +385,24 @@ class SampleTimelinePanel(QWidget):
         self._update_controls()
 
     # --- frames ---------------------------------------------------------------
+    def set_alarms(self, alarms: list[tuple[int, str]]) -> None:
+        """Mark the grids from each alarm's first epoch on (the epoch label says so, in red)."""
+        self.alarms = list(alarms)
+        index = self.current_index()
+        if index >= 0:
+            self._show(index)
+
+    def alarm_text(self, epoch: int) -> str:
+        """What the epoch label adds for ``epoch``: the alarm its grid falls under, if any."""
+        raised = [(since, text) for since, text in self.alarms if epoch >= since]
+        if not raised:
+            return ""
+        since, _ = raised[-1]
+        return "collapse alarm: this epoch" if epoch == since else f"collapse alarm since epoch {since}"
+
     def clear(self) -> None:
+        self.preview = None
+        self.alarms = []
         self.timeline.clear()
         self.view.set_frame(None, None)
         self._update_slider()
@@ -327,6 +422,16 @@ class SampleTimelinePanel(QWidget):
             self.timeline.add(frame)
         self._update_slider()
         self.show_index(len(self.timeline) - 1)
+
+    def show_preview(self, grid: np.ndarray, frame: TimelineFrame) -> bool:
+        """Show ``grid`` (drawn before the first step) while the timeline has no epoch yet; it is not one of its
+        frames, and the first epoch's grid replaces it. False when an epoch is shown already."""
+        if len(self.timeline):
+            return False
+        self.preview = frame
+        self.view.set_frame(grid, frame)
+        self.epoch_label.setText("before training (step 0): the grids of the epochs follow")
+        return True
 
     def count(self) -> int:
         return len(self.timeline)
@@ -363,9 +468,33 @@ class SampleTimelinePanel(QWidget):
             self.view.canvas.placeholder = str(exc)
             grid = None
         self.view.set_frame(grid, frame if grid is not None else None)
-        self.epoch_label.setText(f"epoch {frame.epoch}  ({index + 1} of {len(self.timeline)})")
+        self.preview = None
+        text = f"epoch {frame.epoch}  ({index + 1} of {len(self.timeline)})"
+        alarm = self.alarm_text(frame.epoch)
+        if alarm:
+            text = f'{text}  <span style="color:#d62728">&#9888; {alarm}</span>'
+        self.epoch_label.setText(text)
+        self.epoch_label.setToolTip("\n".join(t for since, t in self.alarms if frame.epoch >= since))
         self._update_controls()
         self.frameShown.emit(index)
+
+    def show_cell(self, row: int, col: int):
+        """Open (or update) the enlarged view of sample (row, col) of the frame shown; returns the dialog."""
+        shown = self.current()
+        if shown is None and self.preview is not None:
+            shown = (self.preview.grid, self.preview)
+        if shown is None or shown[0] is None:
+            return None
+        grid, frame = shown
+        if self._enlarged is None:
+            self._enlarged = EnlargedSampleDialog(self)
+        condition = condition_text(frame.row_captions, frame.col_captions, row, col)
+        when = "before training" if frame.epoch == 0 else f"epoch {frame.epoch}"
+        detail = f"{when}, row {row + 1} of {frame.rows}, column {col + 1} of {frame.cols}"
+        self._enlarged.show_sample(cell_array(grid, frame.rows, frame.cols, row, col), condition, detail)
+        self._enlarged.show()
+        self._enlarged.raise_()
+        return self._enlarged
 
     def _update_slider(self) -> None:
         self._suggest_scale()

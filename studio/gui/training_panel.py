@@ -38,6 +38,7 @@ class TrainingControls(QWidget):
     continueRequested = Signal()
     stopRequested = Signal()
     resumeRequested = Signal()
+    sampleRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -71,6 +72,13 @@ class TrainingControls(QWidget):
             sp.SP_MediaSeekForward,
             "Continue a run from its latest checkpoint (the run selected in Runs, or a checkpoint file you choose)",
         )
+        self.sample_button = QPushButton("Sample now")
+        self.sample_button.setObjectName("sampleNowButton")
+        self.sample_button.setToolTip(
+            "Draw the fixed-noise grid from the generator as it is now, and from its EMA when the run keeps one "
+            "(after the next step; training goes on)"
+        )
+        self.sample_button.clicked.connect(self.sampleRequested)
         self.train_button.clicked.connect(self.trainRequested)
         self.pause_button.clicked.connect(self._on_pause_clicked)
         self.stop_button.clicked.connect(self.stopRequested)
@@ -78,11 +86,11 @@ class TrainingControls(QWidget):
 
         self.epoch_progress = QProgressBar()
         self.epoch_progress.setObjectName("epochProgress")
-        self.epoch_progress.setFormat("epoch –")
+        self.epoch_progress.setFormat("no epoch in progress")
         self.epoch_progress.setToolTip("Steps done in the current epoch")
         self.run_progress = QProgressBar()
         self.run_progress.setObjectName("runProgress")
-        self.run_progress.setFormat("run –")
+        self.run_progress.setFormat("no run shown")
         self.run_progress.setToolTip("Steps done in the whole run")
         for bar in (self.epoch_progress, self.run_progress):
             bar.setRange(0, 1)
@@ -100,7 +108,7 @@ class TrainingControls(QWidget):
 
         buttons = QHBoxLayout()
         buttons.setSpacing(6)
-        for b in (self.train_button, self.pause_button, self.stop_button, self.resume_button):
+        for b in (self.train_button, self.pause_button, self.stop_button, self.resume_button, self.sample_button):
             buttons.addWidget(b)
         buttons.addSpacing(8)
         buttons.addWidget(self.state_label)
@@ -137,6 +145,7 @@ class TrainingControls(QWidget):
         self.resume_button.setEnabled(not active)
         self.stop_button.setEnabled(state in ("starting", "running", "pausing", "paused"))
         self.pause_button.setEnabled(state in ("running", "paused"))
+        self.sample_button.setEnabled(state == "running")
         self.pause_button.setText("Continue" if state == "paused" else "Pause")
         self.pause_button.setToolTip(
             "Go on training from where it paused"
@@ -170,17 +179,23 @@ class TrainingControls(QWidget):
 
     # --- progress ----------------------------------------------------------
     def set_progress(
-        self, epoch: int, epochs: int, epoch_step: int, steps_per_epoch: int, step: int, total_steps: int
+        self, done: int, epochs: int, epoch_step: int, steps_per_epoch: int, step: int, total_steps: int
     ) -> None:
+        """``done`` complete epochs of ``epochs`` planned, ``epoch_step`` steps into the next one."""
+        from studio.app.epochs import progress_texts
+
+        epoch_text, run_text = progress_texts(done, epochs, epoch_step, steps_per_epoch, step, total_steps)
+        if done >= epochs:
+            epoch_step = steps_per_epoch  # a finished run: the epoch bar is full, not blank
         self.epoch_progress.setRange(0, max(1, steps_per_epoch))
         self.epoch_progress.setValue(min(epoch_step, steps_per_epoch))
-        self.epoch_progress.setFormat(f"epoch {epoch}/{epochs}: %p%")
+        self.epoch_progress.setFormat(f"{epoch_text} (%p%)")
         self.run_progress.setRange(0, max(1, total_steps))
         self.run_progress.setValue(min(step, total_steps))
-        self.run_progress.setFormat(f"step {step:,}/{total_steps:,}: %p%")
+        self.run_progress.setFormat(run_text)
 
     def reset_progress(self) -> None:
-        for bar, text in ((self.epoch_progress, "epoch –"), (self.run_progress, "run –")):
+        for bar, text in ((self.epoch_progress, "no epoch in progress"), (self.run_progress, "no run shown")):
             bar.setRange(0, 1)
             bar.setValue(0)
             bar.setFormat(text)

@@ -229,7 +229,7 @@ class TrainingWorker(Worker):
     def __init__(self, request: TrainRequest):
         super().__init__()
         self.request = request
-        self.training = Training(request, on_event=self.event.emit, progress=self.progress.emit)
+        self.training = Training(request, on_event=self.event.emit, progress=self.progress.emit, samples_on_demand=True)
 
     # --- control, from any thread (the Training holds a request until its trainer exists) ----------
     def request_stop(self) -> None:
@@ -243,6 +243,10 @@ class TrainingWorker(Worker):
 
     def request_resume(self) -> None:
         self.training.request_resume()
+
+    def request_sample(self) -> bool:
+        """A grid from the current G and EMA after the next step (a LiveSamples event)."""
+        return self.training.request_sample()
 
     # --- the thread's work --------------------------------------------------
     def call(self) -> RunFinished:

@@ -40,8 +40,15 @@ def fill_formats(combo: QComboBox) -> str:
 
 
 def fill_generators(combo: QComboBox, refs: list[GeneratorRef]) -> None:
-    """The run's generators; the one chosen stays, else the newest average, else the last checkpoint's G."""
-    current = combo.currentData()
+    """The run's generators; the one the user chose stays, else the newest average, else the newest checkpoint's G.
+
+    A choice the panel made itself does not stay: while a run trains, each new checkpoint
+    moves the default on to it (the user's choice is marked by the combo's ``activated``).
+    """
+    current = combo.currentData() if combo.property("userChosen") else None
+    if not combo.property("choiceWatched"):
+        combo.activated.connect(lambda _index: combo.setProperty("userChosen", True))
+        combo.setProperty("choiceWatched", True)
     with signals_blocked(combo):
         combo.clear()
         for ref in refs:

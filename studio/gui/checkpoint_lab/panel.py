@@ -25,7 +25,7 @@ from studio.core.rundir import RunDirectory
 from studio.errors import StudioError
 from studio.gui.checkpoint_lab import table, widgets
 from studio.gui.checkpoint_lab.export import export_file_name, fill_generators
-from studio.gui.files import confirm_replace, with_suffix
+from studio.gui.files import confirm_replace, export_folder, remember_export_folder, with_suffix
 from studio.gui.worker import PanelJob, PanelJobHost
 
 __all__ = ["CheckpointLab"]
@@ -80,6 +80,9 @@ class CheckpointLab(PanelJobHost, QWidget):
         self.save_comparison_button.clicked.connect(self.save_comparison_dialog)
         self.export_button.clicked.connect(self.export_dialog)
         self.cancel_button.clicked.connect(self.cancel)
+        from studio.gui.checkpoint_lab.pins import install_pin_menu
+
+        install_pin_menu(self)  # right-click: pin or unpin a full checkpoint
 
     # --- the run ------------------------------------------------------------------
     def set_run(self, run: RunDirectory | None) -> None:
@@ -87,6 +90,8 @@ class CheckpointLab(PanelJobHost, QWidget):
         same = run is not None and self.run is not None and Path(run.path) == Path(self.run.path)
         self.run = run
         if not same:
+            self._fill_subsets()
+            self.export_combo.setProperty("userChosen", False)  # another run: its newest generator is offered
             self.comparison = None
             self.last_average = None
             self.compare_view.clear()
@@ -106,7 +111,15 @@ class CheckpointLab(PanelJobHost, QWidget):
                 problem = str(exc)
             else:
                 self.entries, self.refs, complete = listing.entries, listing.generators, listing.complete_epochs
-        table.fill_table(self.table, self.entries, keep)
+        results = []
+        if self.run is not None:
+            from studio.eval.results import load_results
+
+            try:
+                results = load_results(self.run.path)
+            except (StudioError, OSError):
+                results = []  # damaged results: the Evaluation tab says so; the lab shows the training figures
+        table.fill_table(self.table, self.entries, keep, results)
         self._on_selection_changed()
         fill_generators(self.export_combo, self.refs)
         if self.run is None:
@@ -262,10 +275,54 @@ class CheckpointLab(PanelJobHost, QWidget):
         if self.run is None or self.busy:
             return False
         average = self.last_average if self.last_average is not None and self.last_average.is_file() else None
-        request = CompareRequest(self.run, [average] if average is not None else "newest")
+        layout, space = self._subset_layout()
+        request = CompareRequest(self.run, [average] if average is not None else "newest", layout=layout, space=space)
         return self._start(
             "compare", "Drawing the comparison…", compare, request, done=partial(self._on_compare_done, self.run)
         )
+
+    def _fill_subsets(self) -> None:
+        """'Whole grid', then each value of a two-attribute space held fixed while the other varies."""
+        self._subset_space = None
+        with signals_blocked(self.subset_combo):
+            self.subset_combo.clear()
+            self.subset_combo.addItem("Whole grid", None)
+            if self.run is None:
+                return
+            try:
+                from studio.data.dataset import dataset_space
+
+                space = dataset_space(self.run.read_config().dataset)
+            except Exception:  # noqa: BLE001 - a space that cannot be read offers the whole grid only
+                return
+            attributes = getattr(space, "attributes", None)
+            if getattr(space, "kind", "") != "multi-attribute" or len(attributes) != 2:
+                return
+            self._subset_space = space
+            for a, (_name, values) in enumerate(attributes):
+                other = attributes[1 - a][0]
+                for v in range(len(values)):
+                    caption = space.value_caption(a, v)
+                    self.subset_combo.addItem(f"{caption} only ({other} varies)", (caption, other))
+
+    def _subset_layout(self):
+        """(layout, space) of the chosen subset, or (None, None) for the whole grid."""
+        chosen = self.subset_combo.currentData()
+        space = getattr(self, "_subset_space", None)
+        if chosen is None or space is None:
+            return None, None
+        import dataclasses
+
+        from studio.app.sampling import LayoutRequest, build_layout
+
+        caption, other = chosen
+        try:
+            layout = build_layout(space, LayoutRequest(mode="words", fix=[caption], cols=other, samples=4))
+        except StudioError:
+            return None, None
+        # The value held is in the title; the rows differ only by their noise.
+        rows = [f"sample {i + 1}" for i in range(layout.rows)]
+        return dataclasses.replace(layout, row_captions=rows), space
 
     def _on_compare_done(self, run: RunDirectory, comparison: Comparison) -> None:
         if not self._shows(run):
@@ -297,13 +354,13 @@ class CheckpointLab(PanelJobHost, QWidget):
     def save_comparison_dialog(self) -> None:
         if self.comparison is None:
             return
-        start = Path(self.run.path if self.run is not None else Path.home()) / "comparison.png"
+        start = export_folder(self.run.path if self.run is not None else Path.home()) / "comparison.png"
         chosen, _ = QFileDialog.getSaveFileName(self, "Save the comparison", str(start), "PNG image (*.png)")
         if not chosen:
             return
         path, confirmed = with_suffix(self, chosen, ".png")
-        if path is not None:
-            self.save_comparison(path, overwrite=confirmed)
+        if path is not None and self.save_comparison(path, overwrite=confirmed) is not None:
+            remember_export_folder(path)
 
     # --- export -----------------------------------------------------------------------
     def selected_export_ref(self) -> GeneratorRef | None:
@@ -342,6 +399,7 @@ class CheckpointLab(PanelJobHost, QWidget):
             return
         fmt = self.format_combo.currentData()
         start, file_filter, suffix = export_file_name(self.run, ref, fmt)
+        start = export_folder(start.parent) / start.name  # the folder of the last export, when there was one
         chosen, _ = QFileDialog.getSaveFileName(self, "Export the generator", str(start), file_filter)
         if not chosen:
             return
@@ -353,4 +411,5 @@ class CheckpointLab(PanelJobHost, QWidget):
             if not confirm_replace(self, f"{side} exists (the description of an earlier export). Replace it?"):
                 return
             confirmed = True
+        remember_export_folder(path)
         self.export_to(path, fmt, ref, overwrite=confirmed)

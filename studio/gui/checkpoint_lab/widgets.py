@@ -48,7 +48,39 @@ def build(lab) -> None:
     left_layout.addWidget(lab.status)
     left.setMinimumWidth(380)
 
-    lab.splitter = side_by_side(lab, "labSplitter", left, lab.compare_view, (440, 800))
+    lab.splitter = side_by_side(lab, "labSplitter", left, _comparison_box(lab), (440, 800))
+
+
+def _comparison_box(lab) -> QWidget:
+    """The comparison in a scroll area (grids are never shrunk below their size by default), with what to show
+    (the whole grid, or one value of an attribute held while the other varies) and the zoom above it."""
+    from PySide6.QtWidgets import QScrollArea
+
+    lab.subset_combo = make_combo(
+        "labSubsetCombo",
+        "What the comparison draws: every condition of the space's grid, or one value held fixed while the other "
+        "attribute varies (smaller grids, so several generators fit side by side)",
+    )
+    lab.subset_combo.addItem("Whole grid", None)
+    lab.compare_zoom = make_combo("labCompareZoom", "Size of the grids: 'Fit' never shrinks them below 100%")
+    for text, value in (("Fit", 0.0), ("Fit all", -1.0), ("100%", 1.0), ("200%", 2.0), ("300%", 3.0), ("400%", 4.0)):
+        lab.compare_zoom.addItem(text, value)
+    lab.compare_zoom.currentIndexChanged.connect(lambda _: lab.compare_view.set_zoom(lab.compare_zoom.currentData()))
+    scroll = QScrollArea()
+    scroll.setObjectName("labCompareScroll")
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(lab.compare_view)
+    row = QHBoxLayout()
+    row.addWidget(QLabel("Show"))
+    row.addWidget(lab.subset_combo, 1)
+    row.addWidget(QLabel("Zoom"))
+    row.addWidget(lab.compare_zoom)
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addLayout(row)
+    layout.addWidget(scroll, 1)
+    return box
 
 
 def _title_and_table(lab) -> None:

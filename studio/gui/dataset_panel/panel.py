@@ -215,6 +215,8 @@ class DatasetPanel(QWidget):
         self.folder_label.setVisible(picked)
         self._folder_row_label.setText("Table" if kind == TABLE_SOURCE else "Folder")
         self.browse.setVisible(True)
+        # A built-in set has no folder: no "Folder: Browse…" row (choose "Image folder" as the source, or drop one).
+        self._form.setRowVisible(self._folder_row, picked)
         self.browse.setToolTip(
             "Choose a label table"
             if kind == TABLE_SOURCE

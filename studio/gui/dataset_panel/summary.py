@@ -26,6 +26,7 @@ class DatasetSummary:
     counts: list[tuple[str, int, int]] = field(default_factory=list)  # (name, images, group)
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    space_exact: str = ""  # the condition's technical form, for the tooltip
 
 
 def summarise_dataset(dataset, key: tuple, seconds: float = 0.0) -> DatasetSummary:
@@ -41,8 +42,13 @@ def summarise_dataset(dataset, key: tuple, seconds: float = 0.0) -> DatasetSumma
         captions.append(space.caption(dataset.labels[int(i)]).replace(", ", "\n") if space.is_conditional else "")
     groups = space.count_groups()  # which attribute each count belongs to: the panel colours them by block
     counts = [(name, int(c), groups[j] if j < len(groups) else 0) for j, (name, c) in enumerate(dataset.class_counts())]
-    space_text = space.describe() if space.is_conditional else "none (unlabelled)"
-    return DatasetSummary(key, n, dataset.image_size, space_text, images, captions, counts, seconds)
+    from studio.gui.plain_words import condition_exact, condition_words
+
+    space_text = condition_words(space)  # plain words; the exact form is the summary's tooltip
+    space_exact = condition_exact(space)
+    return DatasetSummary(
+        key, n, dataset.image_size, space_text, images, captions, counts, seconds, space_exact=space_exact
+    )
 
 
 class LoadStopped(Exception):

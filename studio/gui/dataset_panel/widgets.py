@@ -189,6 +189,7 @@ def _source_form(panel) -> QFormLayout:
     form.addRow("Images to draw", panel.size_edit)
     panel._form = form
     panel._folder_row_label = form.labelForField(folder_row)
+    panel._folder_row = folder_row
     return form
 
 
@@ -228,6 +229,7 @@ def show_summary(panel, summary: DatasetSummary) -> None:
     panel.summary_label.setText(
         f"<b>{summary.count:,}</b> images at {summary.image_size} px · condition: {summary.space_text}"
     )
+    panel.summary_label.setToolTip(summary.space_exact)
     panel.preview.clear()
     for img, caption in zip(summary.images, summary.captions):
         h, w = img.shape[:2]
@@ -244,8 +246,16 @@ def show_summary(panel, summary: DatasetSummary) -> None:
         item.setToolTip(caption.replace("\n", ", ") or "unlabelled")
         item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         panel.preview.addItem(item)
+    # Room for every caption whole, in the list's own font: "blue hair / orange eyes", never "blue hair orange ...".
+    fm = panel.preview.fontMetrics()
+    parts = [line for c in summary.captions for line in c.split("\n") if line]
     lines = max((c.count("\n") + 1 for c in summary.captions if c), default=0)
-    panel.preview.setGridSize(QSize(PREVIEW_ICON + 58, PREVIEW_ICON + 10 + 15 * lines))
+    width = min(3 * PREVIEW_ICON, max([PREVIEW_ICON] + [fm.horizontalAdvance(line) + 8 for line in parts]))
+    # Each item says its size: Qt otherwise measures a caption wrapped at the icon's width and elides the rest.
+    height = PREVIEW_ICON + 14 + fm.lineSpacing() * lines
+    panel.preview.setGridSize(QSize(width + 16, height + 4))
+    for i in range(panel.preview.count()):
+        panel.preview.item(i).setSizeHint(QSize(width + 12, height))
     panel.counts.set_counts(summary.counts)
     panel.counts_box.setVisible(bool(summary.counts))
     if len(summary.counts) > MAX_BARS:

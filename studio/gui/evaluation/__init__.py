@@ -1,7 +1,8 @@
 """The evaluation panel: score a run's generators, keep the figures with the run, plot them over epochs.
 
     generators   the selected run's checkpoints, saved averages and EMA (any set)
-    metrics      conditional accuracy, FID, KID, IS; judge or Inception features; N;
+    metrics      conditional accuracy, FID, KID, IS, precision/recall, intra-class FID, CAS; judge or
+                 Inception features; N;
                  test-condition files (i-CLEVR's test.json); a judge file instead of the dataset's
     results      every row of RUN/evaluation/results.json, newest first, and a plot of each
                  metric over the epochs of the run's checkpoints

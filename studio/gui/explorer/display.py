@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from studio.core.explore import Layout
 from studio.core.sampling import GRID_PADDING
+from studio.gui.builders import make_combo
+from studio.gui.frames import ZOOMS
 from studio.gui.timeline import SampleView, TimelineFrame
 
 __all__ = ["GridDisplay"]
@@ -18,7 +20,7 @@ class GridDisplay(QWidget):
 
     rowClicked = Signal(int)  # the row (0-based) under a click on the grid
 
-    WIDGETS = ("title", "view", "status")
+    WIDGETS = ("title", "view", "status", "zoom_combo")
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -30,24 +32,58 @@ class GridDisplay(QWidget):
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.view = SampleView()
         self.view.setObjectName("explorerView")
-        self.view.setToolTip("The grid; click a row to choose it for resampling. Ctrl + wheel zooms")
-        self.view.canvas.placeholder = "Choose a run with checkpoints to explore its generators."
+        self.view.setToolTip(
+            "The grid; click a row to choose it for resampling, double-click a sample to see it enlarged. "
+            "Ctrl + wheel zooms"
+        )
+        self.view.canvas.placeholder = self.NO_RUN
+        self.view.cellDoubleClicked.connect(self.show_cell)  # a sample, enlarged with its condition
         self.view.canvas.installEventFilter(self)
         self.status = QLabel()
         self.status.setObjectName("explorerStatus")
         self.status.setWordWrap(True)
         self.status.setProperty("hint", True)
         self.status.setToolTip("The grid's size and how it was drawn")
+        self.zoom_combo = make_combo(
+            "explorerZoom", "Size of the grid: 'Fit' never shrinks samples below 100% (Ctrl + wheel zooms too)"
+        )
+        for text, value in ZOOMS:
+            self.zoom_combo.addItem(text, value)
+        self.zoom_combo.currentIndexChanged.connect(lambda _: self.view.set_zoom(self.zoom_combo.currentData()))
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(QLabel("Zoom"))
+        bottom.addWidget(self.zoom_combo)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
-        layout.addWidget(self.status)
+        layout.addLayout(bottom)
 
-    def clear(self) -> None:
-        """No grid: the placeholder shows."""
+    NO_RUN = "Choose a run with checkpoints to explore its generators."
+
+    def clear(self, reason: str = "") -> None:
+        """No grid: the placeholder shows ``reason`` (by default: choose a run)."""
         self.mosaic = None
+        self.view.canvas.placeholder = reason or self.NO_RUN
         self.view.set_frame(None, None)
+
+    def show_cell(self, row: int, col: int):
+        """Sample (row, col) of the grid shown, enlarged with its condition; returns the dialog (None: no grid)."""
+        from studio.gui.enlarge import EnlargedSampleDialog, cell_array, condition_text
+
+        layout = self.layout_shown
+        if self.mosaic is None or layout is None:
+            return None
+        if getattr(self, "_enlarged", None) is None:
+            self._enlarged = EnlargedSampleDialog(self)
+        condition = condition_text(list(layout.row_captions), list(layout.col_captions), row, col)
+        cell = cell_array(self.mosaic, layout.rows, layout.cols, row, col)
+        where = f"row {row + 1} of {layout.rows}, column {col + 1} of {layout.cols}"
+        self._enlarged.show_sample(cell, condition, where)
+        self._enlarged.show()
+        self._enlarged.raise_()
+        return self._enlarged
 
     def begin(self, shape: tuple[int, int], layout: Layout) -> None:
         """A grid of ``shape`` (height, width) px about to be painted row by row; the one shown stays till then."""
@@ -69,7 +105,11 @@ class GridDisplay(QWidget):
 
     def _show(self, layout: Layout) -> None:
         self.layout_shown = layout
-        frame = TimelineFrame(0, layout.rows, layout.cols, list(layout.row_captions), list(layout.col_captions))
+        rows = list(layout.row_captions)
+        if layout.rows > 1 and len(set(rows[: layout.rows])) == 1:
+            # Every row holds the same condition (it is in the title): the rows differ only by their noise.
+            rows = [f"sample {i + 1}" for i in range(layout.rows)]
+        frame = TimelineFrame(0, layout.rows, layout.cols, rows, list(layout.col_captions))
         self.view.set_frame(self.mosaic, frame)
 
     def eventFilter(self, obj, event) -> bool:

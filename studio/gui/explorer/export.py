@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QCheckBox, QFileDialog, QGroupBox, QHBoxLayout, QP
 from studio.app.compare import CompareRequest, compare
 from studio.core.explore import Layout, NoiseSettings, grid_image
 from studio.core.rundir import RunDirectory
-from studio.gui.files import with_suffix
+from studio.gui.files import export_folder, remember_export_folder, with_suffix
 
 __all__ = ["ExportControls", "save_grid", "draw_sheet", "choose_png"]
 
@@ -100,7 +100,11 @@ def draw_sheet(
 
 def choose_png(parent: QWidget, caption: str, suggested: Path) -> tuple[Path | None, bool]:
     """A PNG file chosen in a save dialog (the suffix added): (path, replacing confirmed); None when declined."""
+    suggested = export_folder(Path(suggested).parent) / Path(suggested).name  # the last export's folder
     chosen, _ = QFileDialog.getSaveFileName(parent, caption, str(suggested), "PNG image (*.png)")
     if not chosen:
         return None, False
-    return with_suffix(parent, chosen, ".png")
+    path, confirmed = with_suffix(parent, chosen, ".png")
+    if path is not None:
+        remember_export_folder(path)
+    return path, confirmed

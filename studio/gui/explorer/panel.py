@@ -257,7 +257,7 @@ class ConditionExplorer(QWidget):
             # The grid drawn before belongs to other settings: it goes, so it cannot be exported as these.
             self.layout = None
             self._job_id += 1  # a render of it still under way is dropped
-            self.display.clear()
+            self.display.clear(f"No grid for these settings: {exc}")  # not "choose a run": the run is chosen
             self.title.setText(f"<b>{html.escape(str(self.ref))}</b>: no grid for these settings")
             self._show_reason(str(exc))
             self._update_controls()

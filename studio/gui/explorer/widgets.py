@@ -54,11 +54,14 @@ class NoiseControls(QGroupBox):
         self.truncation_label.setToolTip("The truncation threshold in standard deviations")
         self.truncation_mode = make_combo(
             "truncationModeCombo",
-            "Clamp: clip each entry of z to the threshold. "
-            "Rescale: shrink each z (direction kept) to at most threshold x its typical norm",
+            "How the noise is kept near its centre (more typical, less varied images). "
+            "Cut each number: clip each entry of z to the threshold (clamp). "
+            "Shrink the whole vector: scale each z, direction kept, to at most threshold x its typical norm (rescale)",
         )
-        self.truncation_mode.addItem("Clamp", "clamp")
-        self.truncation_mode.addItem("Rescale", "rescale")
+        self.truncation_mode.addItem("Cut each number", "clamp")
+        self.truncation_mode.addItem("Shrink the whole vector", "rescale")
+        for i, exact in enumerate(("clamp: z.clamp(-t, t)", "rescale: z * min(1, t * sqrt(nz) / |z|)")):
+            self.truncation_mode.setItemData(i, exact, Qt.ItemDataRole.ToolTipRole)
         noise = QGridLayout(self)
         noise.addWidget(QLabel("Seed"), 0, 0)
         noise.addWidget(self.seed_spin, 0, 1)

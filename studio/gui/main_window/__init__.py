@@ -2,8 +2,11 @@
 
     left dock "Setup"   Dataset (dataset_panel/) | Model (model_panel.py) | Runs (runs_panel.py)
     centre tabs         Training: TrainingDashboard (dashboard.py): controls, plots.py, timeline.py
+                        Runs table (runs_table.py): every run; several selected compare on the
+                        dashboard (compare_view.py, plot_tools.py)
                         Checkpoint lab (checkpoint_lab/), Condition explorer (explorer.py),
                         Evaluation (evaluation/): all follow the run selected in the Runs tab
+                        Queue (queue_panel.py): the project's queue and its sweeps' results
     bottom dock "Log"   LogView (log_panel.py)
 
 The window makes the calls ``studio.cli`` makes (:mod:`studio.app`): a run
@@ -15,8 +18,8 @@ is a :class:`~studio.app.training.TrainRequest` trained by
 replaces the current one, so a damaged file changes nothing.
 
 The package: window.py (the MainWindow class, its layout and state),
-actions.py, project.py, runs.py, training.py, export.py (mixins MainWindow
-inherits), common.py (what they share).
+actions.py, project.py, runs.py, compare.py, training.py, export.py, queue.py (mixins
+MainWindow inherits), common.py (what they share).
 """
 
 from studio.gui.main_window.common import APP_TITLE as APP_TITLE

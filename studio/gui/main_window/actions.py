@@ -132,7 +132,13 @@ class ActionsMixin:
         for a in (self.action_train, self.action_pause, self.action_stop, self.action_resume):
             run_menu.addAction(a)
         view = self.menuBar().addMenu("&View")
-        view.addAction(self.setup_dock.toggleViewAction())
+        setup = self.setup_dock.toggleViewAction()
+        setup.setObjectName("actionToggleSetup")
+        setup.setText("&Setup Panel (Dataset, Model, Runs)")
+        setup.setShortcut(QKeySequence("F9"))
+        setup.setStatusTip("Hide the setup panel to give the plots and images room; F9 shows it again")
+        self.addAction(setup)  # the shortcut works while the panel is hidden
+        view.addAction(setup)
         view.addAction(self.log_dock.toggleViewAction())
 
     def _build_toolbar(self) -> None:

@@ -8,14 +8,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
 
 from studio.errors import StudioError
+from studio.gui.files import export_folder, remember_export_folder
 from studio.gui.main_window.common import _error_text
 from studio.gui.timeline import export_gif, export_png
 from studio.gui.worker import create_worker
 
 
-def _write_gif(path: Path, frames, scale: int, captions: bool, progress, should_stop) -> tuple[Path, int | None]:
+def _write_gif(
+    path: Path, frames, scale: int, captions: bool, progress, should_stop, frame_ms: int = 400
+) -> tuple[Path, int | None]:
     """The timeline export's job: (path, frames written), None frames when it was cancelled."""
-    return path, export_gif(path, frames, scale, captions, progress=progress, should_stop=should_stop)
+    return path, export_gif(path, frames, scale, captions, frame_ms, progress=progress, should_stop=should_stop)
 
 
 class ExportMixin:
@@ -26,7 +29,7 @@ class ExportMixin:
         run_id = Path(self.dashboard.run_path).name if self.dashboard.run_path else "grid"
         epoch = current[1].epoch if current else 0
         name = f"{run_id}_epoch_{epoch:04d}.{suffix}" if suffix == "png" else f"{run_id}_timeline.{suffix}"
-        base = self.project.folder if self.project else Path.home()
+        base = export_folder(self.project.folder if self.project else Path.home())  # the last export's folder
         return str(base / name)
 
     def _confirm_suffixed(self, path: str, suffix: str) -> Path | None:
@@ -68,8 +71,8 @@ class ExportMixin:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export grid", self._export_start("png"), "PNG image (*.png)")
         out = self._confirm_suffixed(path, "png") if path else None
-        if out is not None:
-            self.export_grid(out)
+        if out is not None and self.export_grid(out) is not None:
+            remember_export_folder(out)
 
     def export_timeline(self, path: str | Path, scale: int | None = None, captions: bool | None = None) -> bool:
         """Write the timeline as a GIF in the background, with progress and Cancel; False when one is running.
@@ -100,6 +103,7 @@ class ExportMixin:
             frames,
             scale,
             captions,
+            frame_ms=timeline.gif_speed.value(),
             _connect={
                 "progress": self._on_gif_progress,
                 "returned": self._on_gif_written,
@@ -150,4 +154,5 @@ class ExportMixin:
         )
         out = self._confirm_suffixed(path, "gif") if path else None
         if out is not None:
+            remember_export_folder(out)
             self.export_timeline(out)

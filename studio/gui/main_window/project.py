@@ -34,6 +34,7 @@ class ProjectMixin:
         return answer == QMessageBox.StandardButton.Discard
 
     def _refuse_while_training(self, what: str) -> bool:
+        self.stop_following()  # a run another process trains goes on without this window
         if self.training:
             self.show_error(APP_TITLE, f"A run is in progress; stop it before you {what}.")
             return True
@@ -55,6 +56,13 @@ class ProjectMixin:
     def _set_project(self, project: Project) -> None:
         self.project = project
         self.setup_tabs.setEnabled(True)
+        # Status lines of the project before say nothing about this one.
+        for panel in (self.checkpoint_lab, self.evaluation_panel, self.condition_explorer):
+            status = getattr(panel, "status", None)
+            if status is not None and hasattr(status, "clear"):
+                status.clear()
+        self.status_rate.clear()
+        self.status_eta.clear()
         self.binder.load(project.config)
         self.model_panel.show_preset(project.preset)
         self._set_dirty(False)
@@ -65,6 +73,7 @@ class ProjectMixin:
         self.log_view.log(f"Opened project {project.folder}")
         self.statusBar().showMessage(f"Project {project.folder}", 5000)
         self.refresh_runs()
+        self.queue_panel.set_project(project.folder)
         latest = project.latest_run()
         if latest is not None:
             self.show_run(latest)
@@ -78,12 +87,13 @@ class ProjectMixin:
         if path:
             self.open_project(path)
 
-    def new_project(self, folder: str | Path, preset_name: str) -> bool:
+    def new_project(self, folder: str | Path, preset_name: str, confirm: bool = True) -> bool:
+        """``confirm``: ask about unsaved settings first (the New Project dialog asked before its form)."""
         from studio.app.training import new_project
 
         if self._refuse_while_training("create a project"):
             return False
-        if not self._confirm_discard():
+        if confirm and not self._confirm_discard():
             return False
         try:
             project = new_project(folder, preset_name)
@@ -103,9 +113,12 @@ class ProjectMixin:
         except StudioError as exc:
             self.show_error("Presets", str(exc))
             return
+        # Unsaved settings are asked about before the form, not after the user has filled it in.
+        if self._refuse_while_training("create a project") or not self._confirm_discard():
+            return
         dialog = NewProjectDialog(presets, self.project.preset if self.project else "tiny-demo", self)
         if dialog.exec():
-            self.new_project(dialog.folder(), dialog.preset_name())
+            self.new_project(dialog.folder(), dialog.preset_name(), confirm=False)
 
     def save_project(self) -> bool:
         if self.project is None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+from studio.app.checkpoints import RunState
+from studio.app.epochs import done_text
 from studio.app.runs import tidy_run
 from studio.core.rundir import RunDirectory
 from studio.errors import StudioError, StudioWarning
@@ -19,6 +21,7 @@ class RunsMixin:
     def refresh_runs(self) -> None:
         if self.project is None:
             self.runs_panel.set_runs([])
+            self.refresh_runs_table()
             return
         if not self._presets:
             from studio.presets import list_presets
@@ -35,6 +38,7 @@ class RunsMixin:
                 live = {"paused": "paused", "stopping": "stopping"}.get(self.controls.state, "running")
             infos.append(describe_run(run, self._presets, live, self._session_states.get(path)))
         self.runs_panel.set_runs(infos)
+        self.refresh_runs_table({str(info.run.path): info.state for info in infos})
 
     def reread_runs(self) -> None:
         """The Refresh button: list the runs again, and have the panels re-read the selected run's files
@@ -59,6 +63,8 @@ class RunsMixin:
         self.evaluation_panel.set_run(run)
 
     def show_run(self, run: RunDirectory) -> None:
+        if self._follow_instead(run):  # another process trains it: shown live from its files
+            return
         if self.training:
             self.statusBar().showMessage("The dashboard shows the run in progress; stop it to look at others.", 5000)
             return
@@ -73,8 +79,8 @@ class RunsMixin:
         for warning in caught:  # a damaged metrics line, skipped: said in the log, once
             self.log_view.log(str(warning.message), "warning")
         c = files.config
-        self.dashboard.show_run(
-            run, files, f"Run <b>{run.run_id}</b> — {c.family} on {c.dataset}, {len(files.frames)} of {c.epochs} epochs"
-        )
+        done = RunState.of(run).epochs_done
+        title = f"Run <b>{run.run_id}</b> — {c.family} on {c.dataset}, {done_text(done, c.epochs)}"
+        self.dashboard.show_run(run, files, title)
         self.runs_panel.select_run(run.path)
         self._update_actions()

@@ -11,12 +11,14 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from studio.app.reporting import epoch_line, model_text
+from studio.app.epochs import finish_text
+from studio.app.reporting import alarm_line, epoch_line, model_text
 from studio.app.runs import create_run
 from studio.app.training import RewindNeeded, TrainRequest, resume_run_request
 from studio.core.events import (
     CheckpointSaved,
     EpochEnd,
+    RunAlarm,
     RunError,
     RunFinished,
     RunPaused,
@@ -39,6 +41,12 @@ class TrainingMixin:
         if self.binder.error:
             self.show_error("Cannot train", self.binder.error)
             return False
+        from studio.gui.main_window.user_folder import move_out_of_install
+
+        if not move_out_of_install(self):  # an example opened from the install: its runs go to the user's folder
+            return False
+        if self._train_in_child(self.binder.config, max_steps):  # every CUDA device: a child process, followed
+            return True
         return self._launch(TrainRequest(self.binder.config, runs_dir=self.project.runs_dir, max_steps=max_steps))
 
     def resume_training(self, run: RunDirectory | None = None, checkpoint: str | Path | None = None) -> bool:
@@ -66,6 +74,8 @@ class TrainingMixin:
             self.show_error("Cannot resume", _error_text(exc))
             return False
         self.log_view.log(f"Resuming {request.run.path} from {request.resume_from}")
+        if self._resume_in_child(request):  # every CUDA device: a child process, followed
+            return True
         return self._launch(request)
 
     def _confirm_rewind(self, plan) -> bool:
@@ -149,11 +159,15 @@ class TrainingMixin:
         self.runs_panel.select_run(request.run.path)
 
     def pause_training(self) -> None:
+        if self._follow_request("pause"):  # a run of another process
+            return
         if self._worker is not None and self.controls.state == "running":
             self._worker.request_pause()
             self.controls.set_state("pausing")
 
     def continue_training(self) -> None:
+        if self._follow_request("resume"):
+            return
         if self._worker is not None and self.controls.state in ("paused", "pausing"):
             self._worker.request_resume()
             self.controls.set_state("running")
@@ -165,6 +179,8 @@ class TrainingMixin:
             self.pause_training()
 
     def stop_training(self) -> None:
+        if self._follow_request("stop"):
+            return
         if self._pending is not None:
             self._pending = None
             self.controls.set_state("idle")
@@ -175,6 +191,30 @@ class TrainingMixin:
             self._worker.request_stop()
             self.controls.set_state("stopping")
             self.log_view.log("Stopping: the trainer finishes its step and writes a checkpoint")
+
+    def sample_now(self) -> bool:
+        """Draw the fixed-noise grid from the current G (and EMA) after the next step, shown in a window of its own."""
+        if self._worker is None or not self._worker.request_sample():
+            self.statusBar().showMessage(
+                "Sample now draws from runs trained in this window; a run in another process shows its epoch grids",
+                6000,
+            )
+            return False
+        from studio.gui.live_view import LiveSamplesDialog
+
+        dialog = getattr(self, "_live_samples_dialog", None)
+        if dialog is None:
+            dialog = self._live_samples_dialog = LiveSamplesDialog(self)
+        dialog.waiting()
+        dialog.show()
+        dialog.raise_()
+        return True
+
+    def _on_live_samples(self, samples) -> None:
+        dialog = getattr(self, "_live_samples_dialog", None)
+        if dialog is not None:
+            dialog.show_samples(samples)
+        self.log_view.log(f"samples drawn at step {samples.step}" + (f": {samples.error}" if samples.error else ""))
 
     def _on_train_dataset_progress(self, message: str, fraction: float) -> None:
         self.statusBar().showMessage(message, 0 if fraction < 1 else 4000)
@@ -204,6 +244,8 @@ class TrainingMixin:
             self.checkpoint_lab.on_checkpoint_saved(event.path)
             self.condition_explorer.on_checkpoint_saved(event.path)
             self.evaluation_panel.on_checkpoint_saved(event.path)  # may start 'evaluate every K' in a thread
+        elif isinstance(event, RunAlarm):
+            self.log_view.log(alarm_line(event), "warning")
         elif isinstance(event, RunPaused):
             if self.controls.state != "stopping":
                 self.controls.set_state("paused")
@@ -217,10 +259,17 @@ class TrainingMixin:
         elif isinstance(event, RunError):
             if self._live_run:
                 self._session_states[self._live_run] = "error"
-            self.show_error("Training stopped", f"Training stopped: {event.message}", event.details)
+            if self.queue_owns_run:  # the queue records it and goes on: no dialog waits for the user
+                self.log_view.log(f"Training stopped: {event.message}", "error", event.details)
+            else:
+                self.show_error("Training stopped", f"Training stopped: {event.message}", event.details)
         elif isinstance(event, RunFinished):
             if event.reason != "error":
-                self.log_view.log(f"run {event.reason} at epoch {event.epoch}, step {event.step}")
+                started = self.dashboard.started
+                planned, spe = (started.epochs, started.steps_per_epoch) if started else (event.epoch, None)
+                text = finish_text(event.reason, event.epoch, planned, event.step, spe)
+                self.log_view.log(text)
+                self._announce_finished(text)
             if event.reason == "stopped" and self._live_run:
                 self._session_states.pop(self._live_run, None)
 
@@ -234,6 +283,14 @@ class TrainingMixin:
         self.refresh_runs()
         if live:
             self.runs_panel.select_run(live)
+        self._queue_on_worker_finished(live, result)
+
+    def _announce_finished(self, text: str) -> None:
+        """A run's end in the status bar and, when the window is in the background, as a system notification."""
+        from studio.gui.notify import notify
+
+        self.statusBar().showMessage(text[:1].upper() + text[1:], 15000)
+        notify(self, "GAN Studio", text[:1].upper() + text[1:])
 
     def _on_status(self, rate: str, eta: str) -> None:
         self.status_rate.setText(rate)

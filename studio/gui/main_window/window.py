@@ -30,18 +30,32 @@ from studio.gui.explorer import ConditionExplorer
 from studio.gui.log_panel import LogView
 from studio.gui.main_window.actions import ActionsMixin
 from studio.gui.main_window.common import APP_TITLE
+from studio.gui.main_window.compare import CompareMixin
 from studio.gui.main_window.export import ExportMixin
+from studio.gui.main_window.follow import FollowMixin
 from studio.gui.main_window.project import ProjectMixin
+from studio.gui.main_window.queue import QueueMixin
 from studio.gui.main_window.runs import RunsMixin
 from studio.gui.main_window.training import TrainingMixin
 from studio.gui.model_panel import ModelPanel
+from studio.gui.queue_panel import QueuePanel
 from studio.gui.runs_panel import RunsPanel
 from studio.gui.settings import settings
 from studio.gui.worker import TrainingWorker, Worker, join_thread, thread_running
 from studio.project import Project
 
 
-class MainWindow(ActionsMixin, ProjectMixin, RunsMixin, TrainingMixin, ExportMixin, QMainWindow):
+class MainWindow(
+    ActionsMixin,
+    ProjectMixin,
+    RunsMixin,
+    CompareMixin,
+    TrainingMixin,
+    FollowMixin,
+    ExportMixin,
+    QueueMixin,
+    QMainWindow,
+):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("mainWindow")
@@ -68,6 +82,7 @@ class MainWindow(ActionsMixin, ProjectMixin, RunsMixin, TrainingMixin, ExportMix
         self._thread = None
         self._live_run: str | None = None
         self._session_states: dict[str, str] = {}
+        self._init_follow()  # a run trained by another process, followed through its files
         self._presets = []
         self._gif_worker: Worker | None = None  # the timeline's GIF export: many frames, off the GUI thread
         self._gif_thread = None
@@ -84,6 +99,8 @@ class MainWindow(ActionsMixin, ProjectMixin, RunsMixin, TrainingMixin, ExportMix
         self.checkpoint_lab = CheckpointLab()
         self.condition_explorer = ConditionExplorer()
         self.evaluation_panel = EvaluationPanel()
+        self.queue_panel = QueuePanel()
+        self._build_runs_table()
 
     def _build_docks(self) -> None:
         self.setup_tabs = QTabWidget()
@@ -115,6 +132,12 @@ class MainWindow(ActionsMixin, ProjectMixin, RunsMixin, TrainingMixin, ExportMix
         self.main_tabs.setTabToolTip(1, "The selected run's checkpoints: average, compare with the EMA, export G")
         self.main_tabs.setTabToolTip(2, "Any generator of the selected run: fix and vary conditions, noise, truncation")
         self.main_tabs.setTabToolTip(3, "Score the selected run's generators: conditional accuracy, FID, KID, IS")
+        self.main_tabs.insertTab(1, self.runs_table, "Runs table")
+        self.main_tabs.setTabToolTip(
+            1, "Every run of the project: sort, filter by tag, select several to compare their curves and grids"
+        )
+        queue_tab = self.main_tabs.addTab(self.queue_panel, "Queue")
+        self.main_tabs.setTabToolTip(queue_tab, "Runs trained one after another, sweeps, and their results table")
         self.setCentralWidget(self.main_tabs)
         self.resizeDocks([self.setup_dock], [420], Qt.Orientation.Horizontal)
         self.resizeDocks([self.log_dock], [130], Qt.Orientation.Vertical)
@@ -129,6 +152,7 @@ class MainWindow(ActionsMixin, ProjectMixin, RunsMixin, TrainingMixin, ExportMix
 
     def _connect(self) -> None:
         self.binder.configChanged.connect(self._on_config_changed)
+        self._connect_queue()
         self.binder.configEdited.connect(self._on_config_edited)
         self.binder.validityChanged.connect(lambda _: self._update_train_reason())
         self.model_panel.presetChosen.connect(self._on_preset_chosen)
@@ -143,19 +167,28 @@ class MainWindow(ActionsMixin, ProjectMixin, RunsMixin, TrainingMixin, ExportMix
         self.controls.continueRequested.connect(self.continue_training)
         self.controls.stopRequested.connect(self.stop_training)
         self.controls.resumeRequested.connect(self.resume_training)
+        self.controls.sampleRequested.connect(self.sample_now)
+        self.dashboard.liveSamples.connect(self._on_live_samples)
         self.runs_panel.openRequested.connect(self.show_run)
         self.runs_panel.resumeRequested.connect(lambda run: self.resume_training(run))
+        from studio.gui.run_actions import continue_run, edit_run_notes, install_run_menu
+
+        self.runs_panel.continueRequested.connect(lambda run: continue_run(self, run))
+        self.runs_panel.notesRequested.connect(lambda run: edit_run_notes(self, run))
+        install_run_menu(self.runs_panel, self)
         self.runs_panel.refresh_button.clicked.connect(self.reread_runs)
         self.dashboard.timeline.exportPngRequested.connect(self.export_grid_dialog)
         self.dashboard.timeline.exportGifRequested.connect(self.export_gif_dialog)
         self.dashboard.timeline.frameShown.connect(lambda _: self._update_actions())
         self.dashboard.statusChanged.connect(self._on_status)
         self.runs_panel.tree.itemSelectionChanged.connect(self._on_run_selected)
+        self._connect_runs_table()
         for panel in (self.checkpoint_lab, self.condition_explorer, self.evaluation_panel):
             panel.message.connect(self.log_view.log)
             panel.errorOccurred.connect(self.show_error)
         self.checkpoint_lab.averageSaved.connect(lambda _path: self.condition_explorer.refresh())
         self.checkpoint_lab.averageSaved.connect(lambda _path: self.evaluation_panel.refresh())
+        self.evaluation_panel.resultsChanged.connect(self.checkpoint_lab.refresh)  # the lab's Metrics column
 
     def _restore_geometry(self) -> None:
         s = settings()
@@ -220,6 +253,7 @@ class MainWindow(ActionsMixin, ProjectMixin, RunsMixin, TrainingMixin, ExportMix
         self.action_export_gif.setEnabled(has_grid)
 
     def _on_config_changed(self, config) -> None:
+        self.evaluation_panel.set_project_config(config if self.project is not None else None)
         if self.project is not None:
             self.project.config = config
         self._update_train_reason()
@@ -259,11 +293,11 @@ class MainWindow(ActionsMixin, ProjectMixin, RunsMixin, TrainingMixin, ExportMix
     @property
     def training(self) -> bool:
         """A run is in progress (or waits for its dataset)."""
-        return self._worker is not None or self._pending is not None
+        return self._worker is not None or self._pending is not None or self.following
 
     # --- closing -------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.training:
+        if self.training and not self.following_foreign_run:  # a followed run of another process goes on
             answer = self._ask(
                 "Stop training?",
                 "A run is in progress. Stop it (a checkpoint is written first) and close?",
@@ -283,6 +317,7 @@ class MainWindow(ActionsMixin, ProjectMixin, RunsMixin, TrainingMixin, ExportMix
     def shutdown(self) -> None:
         """Stop the run (it writes its checkpoint) and join every thread; safe to call twice."""
         self._pending = None
+        self._shutdown_follow()
         if self._worker is not None:
             self._worker.request_stop()
             self._worker.request_resume()
@@ -298,6 +333,7 @@ class MainWindow(ActionsMixin, ProjectMixin, RunsMixin, TrainingMixin, ExportMix
         self.checkpoint_lab.shutdown()
         self.condition_explorer.shutdown()
         self.evaluation_panel.shutdown()
+        self.queue_panel.shutdown()
         self.dataset_panel.shutdown()
         self.dashboard.timer.stop()
         self.dashboard.plots.timer.stop()
