@@ -16,6 +16,13 @@ itself is never written to) and saves ``widget.grab()`` images:
     10-evaluation.png   the evaluation tab: every generator of the run scored (conditional accuracy and
                         FID in judge features; the faces judge is trained on first use), the table and
                         the metrics over epochs
+    04b-sample-now.png  "Sample now" during the run: the grid from the current G and its EMA
+    11-dashboard-WxH.png, 11-enlarged-sample-WxH.png
+                        at 1280x800 and 1600x1000: the grid at native size or larger, and one sample
+                        clicked and shown enlarged with its condition
+    12-lab-compare-WxH.png  the lab's comparison of "blue eyes only (hair varies)" at 100% or more,
+                            the setup panel hidden (View > Setup Panel)
+    13-evaluation-WxH.png   the evaluation tab at that window size
 
 Runs headless (offscreen) when there is no display.  ``--epochs`` and
 ``--images`` trade time for nicer samples; the defaults train the example
@@ -109,6 +116,13 @@ def main(argv: list[str] | None = None) -> int:
     wait(lambda: window.dashboard.timeline.count() >= min(2, args.epochs), 1800, "two epochs")
     pump(1.0)
     shot("04-training.png")
+    if window.training and window.sample_now():
+        live = window._live_samples_dialog
+        wait(lambda: live.view.count() > 0 or not window.training, 600, "the samples drawn now")
+        pump(0.3)
+        live.grab().save(str(out / "04b-sample-now.png"))
+        print(f"wrote {out / '04b-sample-now.png'}", flush=True)
+        live.hide()
 
     wait(lambda: not window.training, 3600, "the end of the run")
     window.setup_tabs.setCurrentIndex(2)
@@ -145,6 +159,32 @@ def main(argv: list[str] | None = None) -> int:
     if evaluation.evaluate():
         wait(lambda: not evaluation.busy, 1800, "the evaluation")
     shot("10-evaluation.png")
+
+    # Images large enough to judge, at a laptop's and a desktop's window size.
+    window.main_tabs.setCurrentWidget(lab)
+    subset = lab.subset_combo.findText("blue eyes only (hair varies)")
+    if subset >= 0:
+        lab.subset_combo.setCurrentIndex(subset)
+    if lab.compare():
+        wait(lambda: not lab.busy, 600, "the comparison")
+    for w, h in ((1280, 800), (1600, 1000)):
+        window.resize(w, h)
+        pump(0.5)
+        window.main_tabs.setCurrentWidget(window.dashboard)
+        timeline.show_index(timeline.count() - 1)
+        shot(f"11-dashboard-{w}x{h}.png")
+        dialog = timeline.show_cell(2, 9)
+        if dialog is not None:
+            pump(0.3)
+            dialog.grab().save(str(out / f"11-enlarged-sample-{w}x{h}.png"))
+            print(f"wrote {out / f'11-enlarged-sample-{w}x{h}.png'}", flush=True)
+            dialog.hide()
+        window.main_tabs.setCurrentWidget(lab)
+        window.setup_dock.hide()  # View > Setup Panel (F9): the room goes to the grids
+        shot(f"12-lab-compare-{w}x{h}.png")
+        window.setup_dock.show()
+        window.main_tabs.setCurrentWidget(evaluation)
+        shot(f"13-evaluation-{w}x{h}.png")
     window.main_tabs.setCurrentWidget(window.dashboard)
     window.setWindowModified(False)
     window.close()

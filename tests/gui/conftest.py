@@ -38,6 +38,12 @@ def _fresh_settings(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _user_projects_home(tmp_path_factory, monkeypatch):
+    """Projects the window copies out of the install (before their first run) go to a temporary home."""
+    monkeypatch.setenv("GAN_STUDIO_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture(autouse=True)
 def _dangling_qthreads(monkeypatch):
     """Fail a test that leaves a QThread running (napari's _dangling_qthreads)."""
     started: list[QThread] = []

@@ -46,7 +46,7 @@ def test_choosing_a_label_table(make_window, example, qtbot, tmp_path, monkeypat
     spec = f"table:{table}"
     assert window.project.config.dataset == spec
     assert combo.currentData() == "table"
-    assert "hair(2) x eyes(2)" in window.findChild(QLabel, "conditionLabel").text()
+    assert "hair(2) x eyes(2)" in window.findChild(QLabel, "conditionLabel").toolTip()  # plain words in the text
     _loaded(qtbot, window, spec)
     panel = window.dataset_panel
     assert panel.summary.count == 8
@@ -126,7 +126,7 @@ def test_celeba_attributes_are_chosen_in_the_panel(make_window, example, qtbot, 
         attributes.item(CELEBA_ATTRIBUTES.index(name)).setCheckState(Qt.CheckState.Checked)
     spec = f"celeba:{tmp_path}?attrs=Male,Smiling"
     assert window.project.config.dataset == spec and not window.binder.error
-    assert "Male(2) x Smiling(2)" in window.findChild(QLabel, "conditionLabel").text()
+    assert "Male(2) x Smiling(2)" in window.findChild(QLabel, "conditionLabel").toolTip()
     _loaded(qtbot, window, spec)
     assert panel.summary.count == 4
     assert panel.counts.names == ["no Male", "yes Male", "no Smiling", "yes Smiling"]

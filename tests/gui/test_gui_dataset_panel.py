@@ -36,13 +36,15 @@ def test_folder_dataset_changes_the_condition_space(make_window, example, qtbot,
     assert window.dataset_panel.counts.names == ["cats", "dogs", "owls"]
     assert window.dataset_panel.counts.values == [10, 10, 10]
     assert window.findChild(QListWidget, "datasetPreview").count() == 30
-    assert "categorical(3)" in window.findChild(QLabel, "conditionLabel").text()
+    condition = window.findChild(QLabel, "conditionLabel")
+    assert "one of 3 classes (cats, dogs, owls)" in condition.text()  # plain words first ...
+    assert "categorical(3)" in condition.toolTip()  # ... the exact form in the tooltip
     assert not editor(window, "dataset_size").isEnabled()
 
     combo.setCurrentIndex(combo.findData("builtin:digits"))
     combo.activated.emit(combo.findData("builtin:digits"))
     assert window.project.config.dataset == "builtin:digits"
-    assert "categorical(10)" in window.findChild(QLabel, "conditionLabel").text()
+    assert "categorical(10)" in window.findChild(QLabel, "conditionLabel").toolTip()
 
 
 def test_drop_a_folder(make_window, example, qtbot, tmp_path):

@@ -72,7 +72,7 @@ def test_lab_lists_selects_averages_and_compares(make_window, project, qtbot):
     assert not button(window, "averageButton").isEnabled()
     window.findChild(QSpinBox, "lastNSpin").setValue(2)
     click(qtbot, window, "selectLastButton")
-    checkpoints = [c.path for c in run.checkpoints()]
+    checkpoints = [c.path for c in run.epoch_generators()]  # each epoch's generator snapshot
     assert lab.selected_paths() == checkpoints[-2:]
     assert window.findChild(QCheckBox, "bnReestimateCheck").isChecked()
 
@@ -222,7 +222,7 @@ def test_refreshing_the_runs_keeps_what_each_panel_had_chosen(make_window, proje
     window, lab = open_lab(make_window, project)
     window.runs_panel.select_run(second.path)
     explorer, evaluation = window.condition_explorer, window.evaluation_panel
-    epoch1 = second.checkpoint_path(1)
+    epoch1 = second.snapshot_path(1)  # the lab and the panels list each epoch's generator snapshot
     lab.select_paths([epoch1])
     [ref] = [r for r in evaluation.refs if Path(r.path) == Path(epoch1) and r.which != "ema"]
     evaluation.select_refs([ref])
