@@ -3,19 +3,11 @@
 import json
 
 import pytest
-import torch
 from helpers import new_cli_project
 
 from studio.cli import main
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models: a second intra-op thread only adds waiting on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -26,16 +26,7 @@ from studio.core.rundir import RunDirectory
 from studio.core.runstatus import StatusReporter, send_request
 from studio.core.trainer import Trainer
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models on a busy machine: a second intra-op thread only adds waiting."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 FOLLOWED = (RunStarted, StepMetrics, EpochEnd, CheckpointSaved, RunPaused, RunResumed, RunError, RunFinished)

@@ -13,15 +13,14 @@ from studio.errors import StudioError
 from studio.eval.results import append_results, make_row
 from studio.project import Project
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
     """Run a: 2 epochs stopped after 3 steps and resumed (a resume mark); run b: other d_lr, one epoch, evaluated."""
-    import torch
     from helpers import tiny_config
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: more threads only wait on a busy machine
     project = Project.create(tmp_path_factory.mktemp("cmp") / "p", tiny_config(family="acgan", epochs=2))
     a = RunDirectory.create(project.runs_dir, project.config, run_id="a")
     Trainer(a.read_config(), random_dataset(SPACES["categorical"]), a, max_steps=3).run()
@@ -38,7 +37,6 @@ def two_runs(tmp_path_factory):
             make_row("real", "", "real", None, "cond_acc", 1.0, 100),
         ],
     )
-    torch.set_num_threads(threads)
     return project, a, b
 
 

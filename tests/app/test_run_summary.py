@@ -4,7 +4,6 @@ import json
 import shutil
 
 import pytest
-import torch
 from helpers import SPACES, random_dataset, tiny_config
 
 from studio.app.retention import (
@@ -24,14 +23,7 @@ from studio.core.rundir import RunDirectory
 from studio.core.trainer import Trainer
 from studio.errors import ConfigError, StudioError
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models: a second intra-op thread only adds waiting on a busy machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -22,16 +22,7 @@ from studio.app.training import Training, TrainOutcome
 from studio.core.events import RunFinished
 from studio.errors import TrainingError
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models: a second intra-op thread only waits, and on a busy machine spins for seconds."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _train(request):

@@ -16,14 +16,7 @@ PLOTS = {"lossPlot": 2, "discriminatorPlot": 3, "auxAccuracyPlot": 2}  # series 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """Two tiny runs, trained once for the module; the tests only read them."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return compare_project(tmp_path_factory.mktemp("compare") / "p")
-    finally:
-        torch.set_num_threads(threads)
+    return compare_project(tmp_path_factory.mktemp("compare") / "p")
 
 
 @pytest.fixture

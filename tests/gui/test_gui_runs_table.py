@@ -16,14 +16,7 @@ from studio.project import Project
 @pytest.fixture(scope="module")
 def project_runs(tmp_path_factory):
     """Two tiny runs with names, tags and a note, trained once; the tests change nothing on disk."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        project, a, b = compare_project(tmp_path_factory.mktemp("table") / "p")
-    finally:
-        torch.set_num_threads(threads)
+    project, a, b = compare_project(tmp_path_factory.mktemp("table") / "p")
     write_notes(a, name="baseline", tags=["keep", "lr"])
     write_notes(b, tags=["lr"], note="D learning rate x5")
     return project, a, b
