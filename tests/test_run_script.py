@@ -86,12 +86,13 @@ def test_a_missing_python_is_named(tmp_path):
     assert result.returncode == 2 and "no-such-python-3 not found" in result.stderr
 
 
-def test_the_readme_opens_with_the_two_commands_and_ci_runs_its_test_command():
+def test_the_readme_opens_with_install_run_and_test_and_ci_runs_its_test_command():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     first_block = readme.split("```bash", 1)[1].split("```", 1)[0]
     commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
-    assert commands == ["./run.sh", "./run.sh test"]
-    assert 'pip install -e ".[dev]"' in readme  # the manual path stays documented
+    assert commands[1:] == ["python main.py", "python -m pytest"]
+    assert 'pip install -e ".[dev]"' in commands[0]
+    assert "`./run.sh`" in readme and "`./run.sh test`" in readme  # the one-command path stays documented
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
-    assert "\n./run.sh test\n" in ci and "QT_QPA_PLATFORM=offscreen" in ci
+    assert 'pip install -q -e ".[dev]"' in ci and "\npython -m pytest\n" in ci and "QT_QPA_PLATFORM=offscreen" in ci
     assert all(step in ci for step in ("ruff check .", "ruff format --check .", "lint-imports"))
