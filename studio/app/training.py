@@ -230,7 +230,8 @@ class Training:
                 make = lambda: create_run(request.runs_dir, config, dataset)  # noqa: E731
                 self.run_dir = self.distributed.from_main(make, lambda run: str(run.path), RunDirectory)
         judging = None
-        if config.collapse_alarm or config.score_every > 0:  # the dataset's judge, lent to the trainer's checks
+        writer = self.distributed is None or self.distributed.is_main  # the checks run where the run is written
+        if writer and (config.collapse_alarm or config.score_every > 0):  # the judge, lent to the trainer's checks
             from studio.app.run_health import judging_for_run
 
             say = (lambda text: self.progress(text, 1.0)) if self.progress is not None else None

@@ -504,7 +504,9 @@ class RunWatch:
         cfg = trainer.config
         self.config = cfg
         self.judging = judging
-        self.enabled = cfg.collapse_alarm
+        # Checked by the process that writes the run; an alarm's stop reaches the other ranks through
+        # the trainer's agreed stop, so they need not repeat the probe.
+        self.enabled = cfg.collapse_alarm and trainer.write_files
         self.probe = (
             HealthProbe(trainer.dataset, trainer.space, cfg.nz, judging, seed=cfg.seed) if self.enabled else None
         )
