@@ -49,6 +49,7 @@ def tiny_config(**changes) -> TrainConfig:
         log_every=1,
         device="cpu",
         precision="float32",
+        cpu_threads=1,  # tiny models gain nothing from a second thread, and a fixed count repeats bit for bit
         sample_grid_max=16,
     )
     base.update(changes)

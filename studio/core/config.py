@@ -22,6 +22,7 @@ __all__ = [
     "FAMILIES",
     "LOSSES",
     "PRECISIONS",
+    "COMPILE_CHOICES",
     "family_spec",
     "architecture_keys",
     "family_keys",
@@ -77,6 +78,7 @@ def _families(test) -> tuple[str, ...]:
 
 LOSSES = ("bce", "hinge", "wgan-gp")
 PRECISIONS = ("auto", "float32", "bfloat16", "float16")
+COMPILE_CHOICES = ("off", "on")
 IMAGE_SIZES = (32, 64, 128)
 
 
@@ -201,6 +203,26 @@ class TrainConfig:
         "only, so G cannot agree with D on wrong colours.",
         families=_families(lambda f: f.has_aux),
     )
+    aux_loss: str = _f(
+        "ce",
+        "D's classifier: ce (ACGAN's softmax cross-entropy) or d2d-ce (ReACGAN, Kang et al. 2021: D maps each "
+        "image to a unit-length embedding, pulls it towards a learned unit vector of its class and pushes it "
+        "from images of other classes in the batch, each with a margin; avoids the early collapse of ACGAN's "
+        "classifier with many classes). Needs one class per image or per attribute (one embedding per "
+        "attribute); not for multi-label or colour conditions. ReACGAN on CIFAR-10: temperature 0.5, margin "
+        "0.98, aux_weight 0.5, D's classifier on real images only (aux_on_fake off).",
+        choices=("ce", "d2d-ce"),
+        arch=("d",),
+        families=_families(lambda f: f.has_aux),
+    )
+    d2d_temperature: float = _f(
+        0.5,
+        "Temperature of d2d-ce: lower sharpens how strongly the closest wrong-class images push. ReACGAN: 0.5; "
+        "typical 0.1-1.",
+        min=0.01,
+        max=10.0,
+        families=_families(lambda f: f.has_aux),
+    )
     label_smoothing: float = _f(
         0.0, "One-sided label smoothing: D's target for real images is 1 - this. Typical 0.1.", min=0.0, max=0.5
     )
@@ -217,6 +239,29 @@ class TrainConfig:
         max=0.5,
     )
     gp_weight: float = _f(10.0, "Gradient penalty weight for wgan-gp.", min=0.0, max=1e3)
+    lecam_weight: float = _f(
+        0.0,
+        "Weight of the LeCam regulariser (Tseng et al. 2021) for small datasets: D's logits on real images are "
+        "pulled towards a moving average of its logits on fakes and vice versa, so D cannot drift to ever larger "
+        "margins. 0 disables; the paper used 0.3 for BigGAN on 10-20% of CIFAR-10 and 0.01 for StyleGAN2.",
+        min=0.0,
+        max=100.0,
+    )
+    r1_gamma: float = _f(
+        0.0,
+        "R1 gradient penalty (Mescheder et al. 2018): (gamma/2) times the squared gradient of D's logit on real "
+        "images, applied lazily every r1_every D steps. 0 disables; typical 0.1-10 (StyleGAN2 on CIFAR-10: "
+        "0.01). Needs d_batchnorm off (BatchNorm mixes the images' gradients).",
+        min=0.0,
+        max=1e4,
+    )
+    r1_every: int = _f(
+        16,
+        "D steps between R1 penalties (lazy regularisation, StyleGAN2: 16); the penalty is scaled by this to "
+        "keep its average strength. 1 applies it every step.",
+        min=1,
+        max=1000,
+    )
     mode_seeking: float = _f(
         0.0,
         "Weight of the mode-seeking term (MSGAN): G draws its fakes in pairs that share a condition and is "
@@ -226,6 +271,22 @@ class TrainConfig:
         "some 0.05 of conditional accuracy; 1 gave noisy images.",
         min=0.0,
         max=100.0,
+    )
+    diffaugment: str = _f(
+        "auto",
+        "DiffAugment (Zhao et al. 2020): D sees real and generated images only through the same random "
+        "translation, cutout and colour changes, so it cannot memorise a small set. auto: on for sets under "
+        "20,000 images (without color when the conditions are colours), off above; off; or a comma list of "
+        "translation, cutout, color. The paper: CIFAR-10 at 10% of the data, FID 36.0 -> 14.5; conditional "
+        "BigGAN on 10% of CIFAR-10, 39.8 -> 22.4.",
+    )
+    cr_weight: float = _f(
+        0.0,
+        "Consistency regularisation (bCR, Zhao et al. 2020): D's loss gains this times (D(x) - D(T(x)))^2 for "
+        "real and generated images, T a random translation, so D answers the same for shifted images. "
+        "0 disables; the paper used 10.",
+        min=0.0,
+        max=1e3,
     )
     d_steps: int = _f(1, "D updates per iteration.", min=1, max=20)
     g_steps: int = _f(1, "G updates per iteration (the i-CLEVR recipe used several).", min=1, max=20)
@@ -254,6 +315,25 @@ class TrainConfig:
         "auto: bfloat16 autocast on CPUs with bf16 instructions, float32 (TF32) on CUDA, where these models "
         "gain nothing from autocast; float32 turns it off.",
         choices=PRECISIONS,
+    )
+    compile: str = _f(
+        "off",
+        "on: compile G's and D's training passes with torch.compile (the same weights within float rounding). "
+        "A new model's first steps spend about a minute compiling on 2 CPU cores; the result is cached under the "
+        "studio's cache folder (or TORCHINDUCTOR_CACHE_DIR), so later runs of the same model start in seconds. "
+        "Where compiling fails (no C++ compiler, an unsupported layer) the run says so in one line and trains "
+        "uncompiled. Measured on 2 CPU cores with bf16 instructions: 0.97-1.04x the uncompiled speed "
+        "(acgan-digits, dcgan-faces), so off by default; unmeasured on CUDA. No CUDA graphs.",
+        choices=COMPILE_CHOICES,
+    )
+    cpu_threads: int = _f(
+        0,
+        "CPU threads of the training step. 0 (default): as many as PyTorch starts with, fewer while other "
+        "programs keep cores busy, back when they stop (a change between steps, with a line in the log), so "
+        "training slows in proportion to the cores taken rather than stalling; repeats a run to float rounding. "
+        "N: exactly N threads, bit-identical repeats on one machine. Ignored on CUDA.",
+        min=0,
+        max=1024,
     )
     log_every: int = _f(10, "Report step figures every this many steps.", min=1, max=100_000)
     checkpoint_every: int = _f(1, "Write a checkpoint every this many epochs (the last epoch always).", min=1)
@@ -389,18 +469,35 @@ class TrainConfig:
                 f"{source}: wgan-gp penalises per-sample gradients, which BatchNorm in D mixes across the batch; "
                 "turn d_batchnorm off"
             )
+        if self.r1_gamma > 0 and self.d_batchnorm:
+            raise ConfigError(
+                f"{source}: R1 (r1_gamma {self.r1_gamma}) penalises per-image gradients, which BatchNorm in D mixes "
+                "across the batch; turn d_batchnorm off (spectral norm is the usual stabiliser beside R1) or set "
+                "r1_gamma to 0"
+            )
         if self.g_conditioning == "multiply" and self.g_embed not in (0, self.nz):
             raise ConfigError(f"{source}: g_conditioning 'multiply' embeds the label to nz; set g_embed to 0")
         if not (self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda")):
             raise ConfigError(f"{source}: device is {self.device!r}; use auto, cpu, cuda or cuda:N")
+        if self.diffaugment.strip().lower() != "auto":
+            from studio.core.augment import parse_policy
+
+            parse_policy(self.diffaugment, source)
 
     def check_against(self, space, source: str = "config") -> None:
-        """Refuse a family that needs a condition on an unlabelled dataset."""
+        """Refuse a family that needs a condition on an unlabelled dataset, and colour augmentation of colours."""
         if self.conditional and not space.is_conditional:
             raise ConfigError(
                 f"{source}: family '{self.family}' needs a labelled dataset, and {self.dataset} has no labels; "
                 "choose dcgan"
             )
+        if self.family_spec.has_aux and self.aux_loss == "d2d-ce" and not space.class_sizes:
+            from studio.core.d2dce import d2d_refusal
+
+            raise ConfigError(f"{source}: {d2d_refusal(space)}")
+        from studio.core.augment import check_policy
+
+        check_policy(self.diffaugment, space if self.conditional else None, source)
 
 
 def _coerce(f, value: Any, source: str) -> Any:

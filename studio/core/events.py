@@ -21,6 +21,7 @@ __all__ = [
     "RunFinished",
     "RunError",
     "RunAlarm",
+    "RunNotice",
     "METRIC_NAMES",
 ]
 
@@ -45,6 +46,7 @@ class RunStarted(Event):
     g_parameters: int
     d_parameters: int
     has_aux: bool
+    augment: str = ""  # the DiffAugment policy D sees images through ('translation,cutout'; 'off'; '' unknown)
 
 
 @dataclass
@@ -105,6 +107,16 @@ class RunFinished(Event):
 class RunError(Event):
     message: str
     details: str = ""  # traceback for the log panel; empty for user errors
+
+
+@dataclass
+class RunNotice(Event):
+    """One line for the run's log (the CLI prints it, the window's log shows it): what the trainer chose or fell
+    back to, such as a compiled step that could not be compiled."""
+
+    message: str
+    step: int = 0
+    level: str = "info"  # "info" | "warning"
 
 
 @dataclass

@@ -20,9 +20,12 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from studio.core.atomic import atomic_save_image
+from studio.core.augment import BatchDraws, consistency_loss, diff_augment, policy_text, resolve_policy
 from studio.core.checkpoint import checkpoint_config, load_checkpoint, resume_refusal, save_checkpoint
+from studio.core.compiled import CompiledStep
 from studio.core.conditions import ConditionSpace, NoCondition
 from studio.core.config import TrainConfig, architecture_keys
+from studio.core.d2dce import aux_criterion
 from studio.core.device import Precision, resolve_device, resolve_precision
 from studio.core.distributed import SINGLE
 from studio.core.events import (
@@ -32,6 +35,7 @@ from studio.core.events import (
     Event,
     RunError,
     RunFinished,
+    RunNotice,
     RunPaused,
     RunResumed,
     RunStarted,
@@ -40,11 +44,13 @@ from studio.core.events import (
 from studio.core.losses import adversarial_loss, d_targets, gradient_penalty, mode_seeking_loss, paired_labels
 from studio.core.models import build_models, count_parameters
 from studio.core.monitor import Judging, RunWatch
+from studio.core.regularizers import LazyR1, LeCam
 from studio.core.retention import apply_retention, disk_full_note
 from studio.core.rundir import RunDirectory
 from studio.core.runstatus import StatusReporter
 from studio.core.sampling import GRID_PADDING, generate_grid, grid_noise, to_uint8_grid
 from studio.core.snapshot import save_snapshot
+from studio.core.threads import ThreadGovernor
 from studio.errors import CheckpointError, ConfigError, StudioError, TrainingError, one_line
 
 __all__ = ["Trainer", "check_trainable"]
@@ -188,10 +194,12 @@ class Trainer:
         self.precision: Precision = resolve_precision(cfg.precision, self.device)
         self.has_aux = cfg.family_spec.has_aux and self.space.is_conditional
         self.loss = adversarial_loss(cfg.loss)
+        self.aux_loss, self.aux_accuracy = aux_criterion(cfg, self.space)  # ACGAN's ce or ReACGAN's d2d-ce
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
             torch.backends.cuda.matmul.allow_tf32 = True  # cuDNN convolutions use TF32 already
 
+        self._threads_setup()
         torch.manual_seed(cfg.seed)
         self.data_rng = torch.Generator().manual_seed(cfg.seed)
         g, d = build_models(cfg, self.space)
@@ -207,6 +215,12 @@ class Trainer:
         self.sched_d = torch.optim.lr_scheduler.StepLR(self.opt_d, step_size=step_size, gamma=gamma)
         self.ema = AveragedModel(self.g, multi_avg_fn=warmed_ema(cfg.ema_decay), use_buffers=True) if cfg.ema else None
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision.needs_scaler)
+        # Opt-in regularisers of D (core/regularizers.py); None when off, so the step does nothing extra.
+        self.lecam = LeCam(cfg.lecam_weight, device=self.device) if cfg.lecam_weight > 0 else None
+        self.r1 = LazyR1(cfg.r1_gamma, cfg.r1_every) if cfg.r1_gamma > 0 else None
+        # DiffAugment's policy (core/augment.py), decided once from the set's size and conditions; () when off.
+        self.augment = resolve_policy(cfg, len(self.dataset), self.space, source=str(self.run_dir.config_path))
+        self.draws = BatchDraws(self.dist.share, self.dist.world)  # drawn for the whole batch, as _noise is
 
         self._place_data()
         self.steps_per_epoch = len(self.dataset) // cfg.batch_size
@@ -221,7 +235,34 @@ class Trainer:
         # What the steps call: DDP wrappers in a distributed run (G and D themselves in one process).
         unused_head = getattr(self.d, "aux_head", None) is not None and not self.has_aux
         self.g_net, self.d_net = self.dist.wrap(self.g, self.d, self.device, d_head_unused=unused_head)
+        self.d_penalty_net = self.d_net  # penalties that differentiate twice (WGAN-GP, R1) need D uncompiled
+        # compile on: the steps call compiled G and D, redone with the plain ones where compiling fails
+        self.compiled = CompiledStep(self) if cfg.compile == "on" else None
         self.watch = RunWatch(self, self.judging)
+
+    def _threads_setup(self) -> None:
+        """CPU only: a fixed thread count (cpu_threads N), or a governor that follows the cores left free."""
+        self._threads_before = torch.get_num_threads()
+        self.governor = None
+        if self.device.type != "cpu":
+            return
+        if self.config.cpu_threads:
+            torch.set_num_threads(self.config.cpu_threads)
+        else:
+            self.governor = ThreadGovernor()
+
+    def _threads_poll(self) -> None:
+        if self.governor is None:
+            return
+        threads = self.governor.poll()
+        if threads is not None:
+            why = "other programs busy on the CPU" if threads < self.governor.max_threads else "cores free again"
+            self.on_event(RunNotice(f"{why}: training on {threads} of {self.governor.max_threads} threads", self.step))
+
+    def _threads_restore(self) -> None:
+        before = getattr(self, "_threads_before", None)
+        if before is not None and torch.get_num_threads() != before:
+            torch.set_num_threads(before)
 
     def _place_data(self) -> None:
         images, labels = self.dataset.images, self.dataset.labels
@@ -254,6 +295,7 @@ class Trainer:
             "sched_d": self.sched_d.state_dict(),
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "lecam": self.lecam.state_dict() if self.lecam is not None else None,
             "rng": rng,
             "precision": self.precision.name,
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
@@ -299,6 +341,8 @@ class Trainer:
                 self.ema.load_state_dict(state["ema"])
             if state.get("scaler") and self.scaler.is_enabled():
                 self.scaler.load_state_dict(state["scaler"])
+            if self.lecam is not None and state.get("lecam"):  # older checkpoints: fresh averages
+                self.lecam.load_state_dict(state["lecam"])
             torch.set_rng_state(state["rng"]["torch"])
             if self.device.type == "cuda" and "cuda" in state["rng"]:
                 torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
@@ -307,6 +351,8 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as exc:
             raise CheckpointError(f"{path}: cannot resume from it ({one_line(exc)})") from None
         self.epoch, self.step = state["epoch"], state["step"]
+        if "diffaugment" not in state["config"]:
+            self.augment = ()  # trained before DiffAugment existed: it resumes as it was trained, unaugmented
         self.resume_epoch_step = state.get("epoch_step", 0)
         if self.resume_epoch_step >= self.steps_per_epoch:
             raise CheckpointError(
@@ -337,12 +383,12 @@ class Trainer:
     def _aux(self, logits: torch.Tensor | None, labels: torch.Tensor) -> torch.Tensor:
         if not self.has_aux:
             return torch.zeros((), device=self.device)
-        return self.config.aux_weight * self.space.aux_loss(logits, labels)
+        return self.config.aux_weight * self.aux_loss(logits, labels)
 
     def _aux_acc(self, logits: torch.Tensor | None, labels: torch.Tensor) -> torch.Tensor:
         if not self.has_aux:
             return torch.zeros((), device=self.device)
-        return self.space.aux_accuracy(logits.detach().float(), labels)
+        return self.aux_accuracy(logits.detach().float(), labels)
 
     def _fake_labels(self, labels: torch.Tensor) -> torch.Tensor:
         """Conditions of a step's fakes: the real batch's, paired up when the mode-seeking term needs pairs."""
@@ -364,15 +410,28 @@ class Trainer:
         with self.precision.autocast():
             with torch.set_grad_enabled(keep_fake):
                 fake = self.g_net(z, fake_cond)
-            real_logit, real_aux = self.d_net(real, cond)
-            fake_logit, fake_aux = self.d_net(fake.detach(), fake_cond)
+            # DiffAugment: real and fake reach D (and its aux head) through the same random transformations,
+            # each image its own; with the policy off diff_augment returns its input.
+            real_in = diff_augment(real, self.augment, self.draws)
+            fake_in = diff_augment(fake.detach(), self.augment, self.draws)
+            real_logit, real_aux = self.d_net(real_in, cond)
+            fake_logit, fake_aux = self.d_net(fake_in, fake_cond)
             loss = self.loss.d(real_logit, fake_logit, real_t, fake_t)
             loss = loss + self._aux(real_aux, labels)
             if self.config.aux_on_fake:
                 loss = loss + self._aux(fake_aux, fake_labels)
+            if self.config.cr_weight > 0:  # bCR: D's answer should not change when its images shift
+                consistency = consistency_loss(self.d_net, real_in, cond, real_logit, self.draws)
+                consistency = consistency + consistency_loss(self.d_net, fake_in, fake_cond, fake_logit, self.draws)
+                loss = loss + self.config.cr_weight * consistency
+        # The gradient penalty reads the images before augmentation.
         if self.loss.penalised:
             alpha = self.dist.share(torch.rand(self.dist.world * n, 1, 1, 1, device=self.device))
-            loss = loss + self.config.gp_weight * gradient_penalty(self.d_net, real, fake.detach(), cond, alpha)
+            loss = loss + self.config.gp_weight * gradient_penalty(self.d_penalty_net, real, fake.detach(), cond, alpha)
+        if self.lecam is not None:  # the ranks' mean logits are averaged so every rank keeps the same averages
+            loss = loss + self.lecam(real_logit, fake_logit, self.dist.average_)
+        if self.r1 is not None and self.r1.due(self.step):  # at the real images D saw (augmented, where on)
+            loss = loss + self.r1(self.d_penalty_net, real_in, cond)
         self.opt_d.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.opt_d)
@@ -404,7 +463,7 @@ class Trainer:
                 else:
                     fake, z = kept
                 with self.dist.no_sync(self.d_net):  # frozen D: no gradients of its own to average
-                    logit, aux = self.d_net(fake, cond)
+                    logit, aux = self.d_net(diff_augment(fake, self.augment, self.draws), cond)
                 loss = self.loss.g(logit) + self._aux(aux, labels)
                 if self.config.mode_seeking > 0:
                     loss = loss + self.config.mode_seeking * mode_seeking_loss(fake, z)
@@ -419,6 +478,15 @@ class Trainer:
         figures = torch.stack([loss.detach().float(), torch.sigmoid(logit.detach().float()).mean()])
         self.figures.add_g(figures)
         self.epoch_figures.add_g(figures)
+
+    def _iteration(self, real: torch.Tensor, labels: torch.Tensor, g_turn: bool) -> None:
+        """One D step, then G's where it is G's turn: all that a step changes happens in here (core/compiled.py)."""
+        fake_labels = self._fake_labels(labels)
+        kept = self._d_step(real, labels, fake_labels, keep_fake=g_turn)
+        if g_turn:
+            self._g_step(fake_labels, kept)
+            for _ in range(self.config.g_steps - 1):
+                self._g_step(fake_labels)
 
     # --- reporting -----------------------------------------------------------
     def _lrs(self) -> dict[str, float]:
@@ -535,14 +603,13 @@ class Trainer:
             if self._should_stop():
                 self._save_checkpoint(epoch_step=i)
                 return False
+            self._threads_poll()
             real, labels = self._batch(self.dist.share(order[i * cfg.batch_size : (i + 1) * cfg.batch_size]))
             g_turn = (i + 1) % cfg.d_steps == 0
-            fake_labels = self._fake_labels(labels)
-            kept = self._d_step(real, labels, fake_labels, keep_fake=g_turn)
-            if g_turn:
-                self._g_step(fake_labels, kept)
-                for _ in range(cfg.g_steps - 1):
-                    self._g_step(fake_labels)
+            if self.compiled is None:
+                self._iteration(real, labels, g_turn)
+            else:
+                self.compiled(self._iteration, real, labels, g_turn)
             self.step += 1
             report_images += cfg.batch_size  # the whole batch, over all ranks
             epoch_images += cfg.batch_size
@@ -579,6 +646,7 @@ class Trainer:
                     g_parameters=count_parameters(self.g),
                     d_parameters=count_parameters(self.d),
                     has_aux=self.has_aux,
+                    augment=policy_text(self.augment),
                 )
             )
             while self.epoch < self.config.epochs:
@@ -600,6 +668,7 @@ class Trainer:
         except Exception as exc:  # noqa: BLE001 - a bug, reported rather than killing the caller's thread
             return self._fail(f"{type(exc).__name__}: {exc}", traceback.format_exc())
         finally:
+            self._threads_restore()
             if status is not None:
                 status.close()
                 self.on_event = status.forward

@@ -29,6 +29,14 @@ ITERATION_CASES = {
     "hinge": dict(family="cgan-projection", loss="hinge", d_batchnorm=True),
     "wgan-gp": dict(family="dcgan", loss="wgan-gp", d_batchnorm=False),
     "acgan": dict(family="acgan", loss="bce", aux_weight=2.0, aux_on_fake=True, d_minibatch_std=False),
+    # LeCam's averages of the whole batch's logits (the ranks' means averaged), R1 through DDP.
+    "lecam-r1": dict(
+        family="cgan-projection", loss="hinge", d_batchnorm=False, lecam_weight=0.5, r1_gamma=1.0, r1_every=1
+    ),
+    # DiffAugment (drawn for the whole batch, each rank keeping its share) with bCR through DDP; the cases above
+    # augment too (a tiny set: 'auto' is on), so one case runs without it.
+    "augment-cr": dict(family="acgan", loss="hinge", diffaugment="color,translation,cutout", cr_weight=10.0),
+    "no-augment": dict(family="cgan-concat", loss="bce", diffaugment="off"),
 }
 
 
@@ -60,6 +68,8 @@ def one_iteration(name: str, folder: Path, dist: Distributed = SINGLE) -> dict[s
     trainer._g_step(fake_labels, kept)
     state = {f"g.{k}": v.detach().clone() for k, v in trainer.g.state_dict().items()}
     state.update({f"d.{k}": v.detach().clone() for k, v in trainer.d.state_dict().items()})
+    if trainer.lecam is not None:  # LeCam's averages: of the whole batch's logits on every rank
+        state["lecam.biased"] = trainer.lecam.biased.clone()
     return state
 
 

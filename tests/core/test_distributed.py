@@ -71,7 +71,9 @@ def test_one_iteration_of_two_processes_equals_one_process(group, tmp_path, name
     initial = one_iteration_start(name, tmp_path)
     moved = 0
     for key, value in alone.items():
-        torch.testing.assert_close(together[key], value, rtol=0, atol=1e-5, msg=f"{name}: {key}")
+        # LeCam's averages of a fresh D's logits are near 0 (1e-6): compared relative to their size.
+        tolerance = dict(rtol=1e-4, atol=0) if key.startswith("lecam.") else dict(rtol=0, atol=1e-5)
+        torch.testing.assert_close(together[key], value, **tolerance, msg=f"{name}: {key}")
         moved += int(not torch.equal(value, initial[key]))
     assert moved > 10  # the step did change the weights: the comparison is not of two untouched models
 
@@ -91,6 +93,8 @@ def one_iteration_start(name: str, folder: Path) -> dict:
     trainer._setup()
     state = {f"g.{k}": v for k, v in trainer.g.state_dict().items()}
     state.update({f"d.{k}": v for k, v in trainer.d.state_dict().items()})
+    if trainer.lecam is not None:
+        state["lecam.biased"] = trainer.lecam.biased.clone()
     return state
 
 

@@ -80,6 +80,7 @@ def test_architecture_keys_come_from_field_metadata():
         "d_batchnorm",
         "d_spectral_norm",
         "d_minibatch_std",
+        "aux_loss",
     }
     # Settings of other families define nothing: dcgan has no condition to embed, only cgan-concat a d_embed.
     assert "g_embed" not in architecture_keys("dcgan") and "g_embed" in architecture_keys("acgan")
@@ -94,6 +95,8 @@ def test_family_keys_name_the_settings_of_some_families_only():
         "d_embed": ("cgan-concat",),
         "aux_weight": ("acgan",),
         "aux_on_fake": ("acgan",),
+        "aux_loss": ("acgan",),
+        "d2d_temperature": ("acgan",),
     }
 
 

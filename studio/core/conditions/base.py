@@ -106,6 +106,13 @@ class ConditionSpace(ABC):
         return self.dim
 
     @property
+    def class_sizes(self) -> tuple[int, ...]:
+        """Classes of each attribute where an image shows exactly one class per attribute and its label holds
+        their indices (one entry for a categorical space); () where labels are not class indices (none,
+        multi-hot, colours).  Losses that compare images of different classes need it."""
+        return ()
+
+    @property
     def is_conditional(self) -> bool:
         return self.dim > 0
 

@@ -35,6 +35,10 @@ class Categorical(ConditionSpace):
     def dim(self) -> int:
         return len(self.names)
 
+    @property
+    def class_sizes(self) -> tuple[int, ...]:
+        return (self.dim,)
+
     def encode(self, labels: torch.Tensor) -> torch.Tensor:
         return F.one_hot(labels.long(), self.dim).float()
 

@@ -42,6 +42,10 @@ class MultiAttribute(ConditionSpace):
     def dim(self) -> int:
         return sum(self.sizes)
 
+    @property
+    def class_sizes(self) -> tuple[int, ...]:
+        return tuple(self.sizes)
+
     def attribute_index(self, name: str | int) -> int:
         """An attribute's index from its name (an index passes through)."""
         if isinstance(name, int):

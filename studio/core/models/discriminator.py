@@ -12,7 +12,10 @@ then a real/fake head and, by family:
 * acgan            -- an auxiliary head of width ``space.aux_dim`` over the
                       features; its outputs are raw and the condition space's
                       loss reads them as softmax, per-attribute softmax,
-                      sigmoid, or (colour) regressed RGB
+                      sigmoid, or (colour) regressed RGB; with aux_loss 'd2d-ce'
+                      (ReACGAN) it is a :class:`ProxyHead`: a linear map of the
+                      features summed over positions to unit embeddings, and
+                      their cosines to learned class proxies
 
 With ``d_minibatch_std`` the real/fake head also sees one more feature map:
 the standard deviation of the features over groups of up to 4 images
@@ -32,6 +35,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from studio.core.conditions import ConditionSpace
 from studio.core.config import TrainConfig
+from studio.core.d2dce import ProxyHead, SumPool, embedding_dim
 from studio.core.models.dropout import ByteDropout
 
 
@@ -86,7 +90,7 @@ class Discriminator(nn.Module):
 
         self.minibatch_std = config.d_minibatch_std
         self.head = self._head(config, sn, channels + int(self.minibatch_std), 1)
-        self.aux_head = self._head(config, sn, channels, space.aux_dim) if self.mode == "aux" else None
+        self.aux_head = self._aux_head(config, sn, channels, space) if self.mode == "aux" else None
 
     @staticmethod
     def _head(config: TrainConfig, sn, channels: int, outputs: int) -> nn.Module:
@@ -100,6 +104,16 @@ class Discriminator(nn.Module):
             nn.LeakyReLU(0.2, inplace=True),
             sn(nn.Linear(512, outputs)),
         )
+
+    @classmethod
+    def _aux_head(cls, config: TrainConfig, sn, channels: int, space: ConditionSpace) -> nn.Module:
+        if config.aux_loss != "d2d-ce":
+            return cls._head(config, sn, channels, space.aux_dim)
+        # A space without classes gets a head too (counting parameters); training it is refused.
+        sizes = space.class_sizes or (space.aux_dim,)
+        dim = embedding_dim(channels)
+        # ReACGAN's projection: D's features summed over the 4x4 positions, one linear map to every embedding.
+        return ProxyHead(nn.Sequential(SumPool(), sn(nn.Linear(channels, len(sizes) * dim))), sizes, dim)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         h = self.features(x)
