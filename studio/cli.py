@@ -283,7 +283,16 @@ def _progress_reporter(quiet: bool):
     from tqdm import tqdm
 
     from studio.app.reporting import alarm_line, epoch_line, model_text
-    from studio.core.events import CheckpointSaved, EpochEnd, RunAlarm, RunError, RunPaused, RunStarted, StepMetrics
+    from studio.core.events import (
+        CheckpointSaved,
+        EpochEnd,
+        RunAlarm,
+        RunError,
+        RunNotice,
+        RunPaused,
+        RunStarted,
+        StepMetrics,
+    )
 
     state: dict = {"bar": None}
 
@@ -319,6 +328,8 @@ def _progress_reporter(quiet: bool):
             print(f"checkpoint {event.path}", flush=True)
         elif isinstance(event, RunAlarm):
             (bar.write if bar is not None else print)(alarm_line(event))
+        elif isinstance(event, RunNotice):
+            (bar.write if bar is not None else print)(event.message)
         elif isinstance(event, RunPaused) and bar is not None:
             bar.write("paused")
         elif isinstance(event, RunError):

@@ -42,11 +42,12 @@ def epoch_line(event, sample_path: bool = False, missing: str = MISSING) -> str:
 
 
 def model_text(event) -> str:
-    """What a run trains (a :class:`~studio.core.events.RunStarted`): parameters and steps per epoch."""
+    """What a run trains (a :class:`~studio.core.events.RunStarted`): parameters, steps per epoch, augmentation."""
+    augment = getattr(event, "augment", "")
     return (
         f"G {event.g_parameters:,} / D {event.d_parameters:,} parameters, "
         f"{event.steps_per_epoch} steps of {event.batch_size} per epoch"
-    )
+    ) + (f", DiffAugment {augment}" if augment and augment != "off" else "")
 
 
 def checkpoint_lines(listing) -> list[str]:
