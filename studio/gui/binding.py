@@ -71,11 +71,18 @@ LABELS = {
     "loss": "Loss",
     "aux_weight": "Aux weight",
     "aux_on_fake": "Aux loss on fakes",
+    "aux_loss": "Aux classifier loss",
+    "d2d_temperature": "D2D-CE temperature",
     "label_smoothing": "Label smoothing",
     "label_noise": "Label noise",
     "label_flip": "Label flip",
     "gp_weight": "GP weight",
+    "lecam_weight": "LeCam weight",
+    "r1_gamma": "R1 gamma",
+    "r1_every": "R1 every",
     "mode_seeking": "Mode seeking",
+    "diffaugment": "DiffAugment",
+    "cr_weight": "Consistency (bCR) weight",
     "d_steps": "D steps",
     "g_steps": "G steps",
     "batch_size": "Batch size",
@@ -91,6 +98,8 @@ LABELS = {
     "seed": "Seed",
     "device": "Device",
     "precision": "Precision",
+    "compile": "Compiled step",
+    "cpu_threads": "CPU threads",
     "log_every": "Report every",
     "checkpoint_every": "Checkpoint every",
     "keep_checkpoints": "Full checkpoints kept",
@@ -117,12 +126,13 @@ SUFFIXES = {
     "checkpoint_every": " epochs",
     "dataset_size": " images",
     "alarm_d_steps": " steps",
+    "r1_every": " D steps",
     "alarm_patience": " epochs",
     "score_every": " epochs",
 }
 
 # Learning rates and weights span decades: arrows step by a factor, not by an amount.
-LOG_STEP = {"g_lr", "d_lr", "aux_weight", "gp_weight"}
+LOG_STEP = {"g_lr", "d_lr", "aux_weight", "gp_weight", "lecam_weight", "r1_gamma"}
 
 _INT_MAX = 2**31 - 1
 
@@ -364,6 +374,8 @@ def make_editor(key: str) -> QWidget:
         if key == "dataset_size":
             editor.setSpecialValueText("default (12,000)")
             editor.setSingleStep(1000)
+        if key == "cpu_threads":
+            editor.setSpecialValueText("auto (follows free cores)")
         if key in ("nz", "ngf", "ndf", "batch_size"):
             editor.setSingleStep(8)
     elif isinstance(default, float):

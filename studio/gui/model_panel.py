@@ -50,7 +50,17 @@ GROUPS = (
     (
         "Loss",
         ("loss", "aux_weight", "aux_on_fake", "label_smoothing", "label_noise", "label_flip", "d_steps", "g_steps"),
-        ("gp_weight", "mode_seeking"),
+        (
+            "gp_weight",
+            "mode_seeking",
+            "aux_loss",
+            "d2d_temperature",
+            "lecam_weight",
+            "r1_gamma",
+            "r1_every",
+            "diffaugment",
+            "cr_weight",
+        ),
     ),
     (
         "Optimisation",
@@ -71,7 +81,15 @@ GROUPS = (
     (
         "Run",
         ("seed", "device", "precision"),
-        ("log_every", "checkpoint_every", "keep_checkpoints", "disk_budget_gb", "sample_grid_max"),
+        (
+            "compile",
+            "cpu_threads",
+            "log_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "disk_budget_gb",
+            "sample_grid_max",
+        ),
     ),
     (
         "Run health",
@@ -400,6 +418,7 @@ class ModelPanel(QWidget):
         enable |= {
             "gp_weight": loss == "wgan-gp",
             "lr_gamma": values["lr_step_epochs"] > 0,
+            "r1_every": values["r1_gamma"] > 0,
             "ema_decay": bool(values["ema"]),
             "dataset_size": str(values["dataset"]).startswith("builtin:"),
         }

@@ -216,6 +216,8 @@ def test_float_editors_refuse_nan_and_infinity_typed_pasted_or_set(panel, qtbot,
     assert spin is not None, name
     line = spin.lineEdit()
     binder = panel.binder
+    if key == "r1_gamma":  # R1 needs D without BatchNorm (the settings refuse the two together)
+        binder.set_value("d_batchnorm", False)
     before, shown = binder.config, spin.value()
 
     def unchanged(how: str, text: str) -> None:
@@ -302,3 +304,13 @@ def test_nan_setting_blocks_train_in_the_window(make_window, example):
         assert _all_finite(window.project.config.to_dict())
         _enter(editor(window, key if key == "g_lr" else f"{key}_beta1"), "0.0003")
         assert not window.binder.error and button(window, "trainButton").isEnabled()
+
+
+def test_r1_every_is_greyed_out_until_r1_is_on(panel):
+    assert not panel.editors["r1_every"].isEnabled()
+    panel.binder.set_value("d_batchnorm", False)
+    panel.binder.set_value("r1_gamma", 1.0)
+    assert not panel.binder.error and panel.editors["r1_every"].isEnabled()
+    panel.binder.set_value("d_batchnorm", True)  # refused together: both named, R1's own fields stay editable
+    assert panel.binder.is_refused("r1_gamma") and panel.binder.is_refused("d_batchnorm")
+    assert panel.editors["r1_every"].isEnabled()

@@ -21,6 +21,7 @@ from studio.core.events import (
     RunAlarm,
     RunError,
     RunFinished,
+    RunNotice,
     RunPaused,
     RunResumed,
     RunStarted,
@@ -246,6 +247,8 @@ class TrainingMixin:
             self.evaluation_panel.on_checkpoint_saved(event.path)  # may start 'evaluate every K' in a thread
         elif isinstance(event, RunAlarm):
             self.log_view.log(alarm_line(event), "warning")
+        elif isinstance(event, RunNotice):
+            self.log_view.log(event.message, event.level)
         elif isinstance(event, RunPaused):
             if self.controls.state != "stopping":
                 self.controls.set_state("paused")
