@@ -61,6 +61,9 @@ def main() -> None:
     parser.add_argument("--precision")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument(
+        "--cpu-threads", type=int, help="the cpu_threads setting: 0 follows the free cores (the default), N fixes N"
+    )
+    parser.add_argument(
         "--torch-dropout",
         action="store_true",
         help="D's dropout as torch.nn.Dropout (a Bernoulli draw per element), for comparison",
@@ -71,7 +74,13 @@ def main() -> None:
 
         discriminator.ByteDropout = torch.nn.Dropout
     rate, where = measure(
-        args.preset, args.steps, args.warmup, device=args.device, precision=args.precision, batch_size=args.batch_size
+        args.preset,
+        args.steps,
+        args.warmup,
+        device=args.device,
+        precision=args.precision,
+        batch_size=args.batch_size,
+        cpu_threads=args.cpu_threads,
     )
     dropout = "torch.nn.Dropout" if args.torch_dropout else "ByteDropout"
     print(f"{args.preset} ({where}, D dropout {dropout}): {args.steps} steps")
