@@ -178,7 +178,7 @@ def test_colour_conditioned_spaces_are_recognised(space, coloured):
 
 
 def test_auto_turns_on_for_small_sets_and_drops_colour_for_colour_conditions():
-    auto = TrainConfig()
+    auto = TrainConfig(diffaugment="auto")
     assert resolve_policy(auto, 10_000, CIFAR) == ("color", "translation", "cutout")
     assert resolve_policy(auto, AUTO_MAX_IMAGES, CIFAR) == ()
     assert resolve_policy(auto, 10_000, FACES) == ("translation", "cutout")
@@ -225,7 +225,7 @@ def test_tiny_run_with_diffaugment_and_consistency_stays_finite(tmp_path, monkey
 
     monkeypatch.setattr(trainer_module, "diff_augment", spy)
     space = SPACES["categorical"]
-    cfg = tiny_config(family="acgan", epochs=1, cr_weight=10.0)
+    cfg = tiny_config(family="acgan", epochs=1, cr_weight=10.0, diffaugment="auto")  # a small set: all three
     run = RunDirectory.create(tmp_path, cfg, run_id="run")
     events = []
     result = Trainer(cfg, random_dataset(space), run, events.append).run()
@@ -240,7 +240,7 @@ def test_tiny_run_with_diffaugment_and_consistency_stays_finite(tmp_path, monkey
 
 
 def test_tiny_run_on_colour_conditions_augments_without_colour(tmp_path):
-    cfg = tiny_config(family="cgan-projection", epochs=1, precision="bfloat16")
+    cfg = tiny_config(family="cgan-projection", epochs=1, precision="bfloat16", diffaugment="auto")
     run = RunDirectory.create(tmp_path, cfg, run_id="run")
     events = []
     result = Trainer(cfg, random_dataset(SPACES["multi-attribute"]), run, events.append).run()
@@ -252,7 +252,7 @@ def test_tiny_run_on_colour_conditions_augments_without_colour(tmp_path):
 
 def test_a_run_trained_before_diffaugment_resumes_unaugmented(tmp_path):
     space = SPACES["categorical"]
-    cfg = tiny_config(family="acgan", epochs=1)
+    cfg = tiny_config(family="acgan", epochs=1, diffaugment="auto")  # would augment this small set when new
     run = RunDirectory.create(tmp_path, cfg, run_id="run")
     assert Trainer(cfg, random_dataset(space), run).run().reason == "completed"
     path = run.checkpoints()[-1].path
