@@ -6,7 +6,7 @@ cores, every small operation waits for the operating system to give the
 displaced thread a turn, and training slows ten to thirty times where losing
 one core should cost about half. :class:`ThreadGovernor` watches how much of
 the machine other programs use (``/proc/stat`` against this process's own CPU
-time, every couple of seconds, between steps) and trains on the cores they
+time, every second, between steps) and trains on the cores they
 leave free, up to the count it started with; when they go quiet it takes the
 cores back. Processes with a positive nice value yield to this one anyway and
 are not counted.
@@ -26,12 +26,27 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["ThreadGovernor", "CpuSample", "read_cpu_sample", "free_cores"]
+__all__ = ["ThreadGovernor", "CpuSample", "read_cpu_sample", "free_cores", "reserve_cores", "reserved_cores"]
 
 # How often the load is read; a read costs ~30 us, a step of the smallest preset ~25 ms.
-_INTERVAL_S = 2.0
+_INTERVAL_S = 1.0
 # Other programs' use, in cores, below which a core still counts as free (system daemons, the GUI's redraws).
 _SLACK = 0.35
+
+_reserved = 0  # cores this process keeps for work of its own beside training (the window's GUI thread)
+
+
+def reserve_cores(n: int) -> None:
+    """Keep ``n`` cores of torch's thread count for this process's other threads: training with cpu_threads 0
+    uses at most the rest (at least one). The window reserves one: its GUI thread, waking for every report
+    and redraw, stalls an OpenMP team that fills every core (measured on 2 cores, tiny-demo: 1 thread in the
+    window 1,415 img/s, 2 threads 1,244; benchmarks/gui_overhead.py)."""
+    global _reserved
+    _reserved = max(0, int(n))
+
+
+def reserved_cores() -> int:
+    return _reserved
 
 
 @dataclass(frozen=True)

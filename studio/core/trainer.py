@@ -50,7 +50,7 @@ from studio.core.rundir import RunDirectory
 from studio.core.runstatus import StatusReporter
 from studio.core.sampling import GRID_PADDING, generate_grid, grid_noise, to_uint8_grid
 from studio.core.snapshot import save_snapshot
-from studio.core.threads import ThreadGovernor
+from studio.core.threads import ThreadGovernor, reserved_cores
 from studio.errors import CheckpointError, ConfigError, StudioError, TrainingError, one_line
 
 __all__ = ["Trainer", "check_trainable"]
@@ -249,7 +249,10 @@ class Trainer:
         if self.config.cpu_threads:
             torch.set_num_threads(self.config.cpu_threads)
         else:
-            self.governor = ThreadGovernor()
+            limit = max(1, torch.get_num_threads() - reserved_cores())
+            if limit != torch.get_num_threads():
+                torch.set_num_threads(limit)
+            self.governor = ThreadGovernor(limit)
 
     def _threads_poll(self) -> None:
         if self.governor is None:

@@ -43,7 +43,10 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
 def create_main_window(project_path: str | os.PathLike | None = None):
     """The studio window with ``project_path`` open (the last or the example project when None)."""
     ensure_app()
+    from studio.core.threads import reserve_cores
     from studio.gui.main_window import MainWindow, example_project_path
+
+    reserve_cores(1)  # the GUI thread's core: training in this process leaves it free
     from studio.gui.settings import recent_projects, remove_recent_project
 
     window = MainWindow()

@@ -113,7 +113,8 @@ def test_a_training_follows_the_free_cores_says_so_and_gives_the_threads_back(tm
 
     made: list[ThreadGovernor] = []
 
-    def make_governor():
+    def make_governor(threads):
+        assert threads == torch.get_num_threads()
         gov = ThreadGovernor(2, read=machine.read, set_threads=set_threads, interval=1.0)
         gov.cores = 2
         made.append(gov)
@@ -146,3 +147,25 @@ def test_a_fixed_thread_count_is_used_and_given_back(tmp_path):
     assert trainer.run().reason == "completed"
     assert trainer.governor is None and set(seen) == {before + 1}
     assert torch.get_num_threads() == before
+
+
+def test_a_reserved_core_is_left_to_the_process_s_other_threads(tmp_path, monkeypatch):
+    import studio.core.threads as threads
+
+    monkeypatch.setattr(threads, "_reserved", 0)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        threads.reserve_cores(1)
+        cfg = tiny_config(family="acgan", epochs=1, cpu_threads=0)
+        run = RunDirectory.create(tmp_path, cfg, run_id="reserved")
+        trainer = trainer_module.Trainer(cfg, random_dataset(SPACES["multi-attribute"]), run, lambda e: None)
+        seen: list[int] = []
+        original = trainer._iteration
+        trainer._iteration = lambda *a: (seen.append(torch.get_num_threads()), original(*a))[1]
+        assert trainer.run().reason == "completed"
+        assert set(seen) == {1} and trainer.governor.max_threads == 1
+        assert torch.get_num_threads() == 2  # given back
+    finally:
+        threads.reserve_cores(0)
+        torch.set_num_threads(before)
