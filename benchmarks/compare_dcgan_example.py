@@ -179,7 +179,12 @@ def main() -> None:
             bound = peak / gflop
             print(
                 f"FLOP bound ({kind}): {gflop:.2f} GFLOP per image per iteration; peak {peak:.0f} GFLOP/s ({how}) "
-                f"-> {bound:.0f} img/s; ours ({precision}) reaches {rate / bound:.0%} of it"
+                f"-> {bound:.0f} img/s; "
+                + (
+                    f"ours ({precision}) reaches {rate / bound:.0%} of it"
+                    if kind == precision
+                    else f"ours ran {precision}, not {kind}: use --precision {kind} for this fraction"
+                )
             )
     else:
         print(f"FLOP bound: {gflop:.2f} GFLOP per image per iteration; the CPU's clock is unknown")

@@ -119,7 +119,7 @@ class WindowBench:
 
     def run(self, steps: int, warmup: int) -> tuple[float, float]:
         """(images per second, share of one core the GUI thread used meanwhile)."""
-        from PySide6.QtCore import QEventLoop, Qt
+        from PySide6.QtCore import Qt
 
         from studio.core.events import StepMetrics
 
@@ -130,13 +130,18 @@ class WindowBench:
             if isinstance(event, StepMetrics):
                 marks.append((event.step, time.perf_counter()))
 
-        loop = QEventLoop()
+        done: list = []
         cpu0, wall0 = time.thread_time(), time.perf_counter()
         if not window.start_training(max_steps=warmup + steps):
             raise SystemExit(f"error: the window refused to train: {window.binder.error or window.last_error}")
         window._worker.event.connect(record, Qt.ConnectionType.DirectConnection)
-        window._worker.finished.connect(lambda _: loop.quit())
-        loop.exec()  # the application's own event loop, as in `python main.py`
+        window._worker.finished.connect(done.append, Qt.ConnectionType.DirectConnection)
+        # Qt's events handled as they come, between short sleeps that give the GIL back to the training thread
+        # (a nested QEventLoop here missed the worker's last signal and never returned).
+        while not done:
+            self.app.processEvents()
+            time.sleep(0.002)
+        self.app.processEvents()
         gui_share = (time.thread_time() - cpu0) / (time.perf_counter() - wall0)
         window.join_training()
         self.app.processEvents()
@@ -160,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-every", type=int, help="override the preset's report interval")
     parser.add_argument("--images", type=int, default=4000, help="dataset size (default 4000)")
     parser.add_argument("--device", help="auto, cpu or cuda")
+    parser.add_argument("--cpu-threads", type=int, help="the cpu_threads setting of both sides (default: the preset's)")
     parser.add_argument("--size", default="1440x900", help="window size (default 1440x900)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -174,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["log_every"] = args.log_every
     if args.device:
         overrides["device"] = args.device
+    if args.cpu_threads is not None:
+        overrides["cpu_threads"] = args.cpu_threads
     project = _make_project(work / "project", args.preset, overrides)
     from studio.project import Project
 

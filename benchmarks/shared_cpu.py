@@ -1,6 +1,6 @@
 """Training speed on a CPU shared with another busy process, under each thread policy.
 
-    python benchmarks/shared_cpu.py [--preset acgan-digits] [--steps 150] [--rounds 2]
+    python benchmarks/shared_cpu.py [--preset acgan-digits] [--steps 300] [--rounds 2]
 
 For each policy (torch threads, OpenMP wait policy) the preset trains alone,
 beside a CPU burner (one process spinning on one core), and beside a second
@@ -46,25 +46,54 @@ def train_rate(preset: str, steps: int, threads: int, env: dict[str, str]) -> fl
     return float(match.group(1))
 
 
+def compete(preset: str) -> None:
+    """The second training: the preset with the studio's defaults, over 2,000 images for as long as it is let run;
+    prints 'ready' once it trains."""
+    sys.path.insert(0, str(HERE.parent))
+    from studio.core.events import StepMetrics
+    from studio.core.rundir import RunDirectory
+    from studio.core.trainer import Trainer
+    from studio.data.dataset import load_dataset
+    from studio.presets import load_preset
+
+    config = load_preset(preset).config.replace(dataset_size=2000, epochs=100_000, log_every=1)
+    dataset = load_dataset(config.dataset, config.image_size, config.channels, config.dataset_size)
+    said = []
+
+    def on_event(event) -> None:
+        if isinstance(event, StepMetrics) and not said:
+            said.append(print("ready", flush=True))
+
+    result = Trainer(config, dataset, RunDirectory("/nonexistent"), on_event, write_files=False).run()
+    if result.reason == "error":
+        raise SystemExit(f"the competing training failed: {result.message}")
+
+
 def start_competitor(kind: str, preset: str) -> subprocess.Popen | None:
     if kind == "alone":
         return None
     if kind == "burner":
-        cmd = [sys.executable, "-c", "while True: pass"]
-    else:  # a second training with the studio's defaults, long enough to outlast the measured one
-        cmd = [sys.executable, str(HERE / "throughput.py"), preset, "--steps", "100000"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(3.0 if kind == "training" else 0.5)  # the second training past its start-up
+        proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        time.sleep(0.5)
+        return proc
+    cmd = [sys.executable, __file__, "--compete", preset]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.stdout.readline().strip() != "ready":  # training, not still building its data
+        proc.kill()
+        raise SystemExit(f"the competing training did not start:\n{proc.stderr.read()[-800:]}")
     return proc
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="acgan-digits")
-    parser.add_argument("--steps", type=int, default=150, help="timed steps per measurement")
+    parser.add_argument("--steps", type=int, default=300, help="timed steps per measurement")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--cases", default="alone,burner,training")
+    parser.add_argument("--compete", metavar="PRESET", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compete:
+        return compete(args.compete)
     cases = args.cases.split(",")
     flags = set()
     try:
