@@ -383,8 +383,9 @@ class TrainConfig:
     )
     alarm_acc_drop: float = _f(
         0.2,
-        "Alarm when the judge's accuracy on G's images falls this far below its best (needs the dataset's "
-        "judge). 0 turns this check off.",
+        "Alarm when the judge's accuracy on G's images (the median of the last 3 epochs) falls this far below "
+        "its best (needs the dataset's judge). Real CIFAR-10 swung 0.36, 0.60, 0.39 in healthy early epochs. "
+        "Typical 0.15-0.3; 0 turns this check off.",
         min=0.0,
         max=1.0,
     )

@@ -11,7 +11,10 @@ Three signs of a GAN gone wrong, each cheap enough to read every epoch:
 * **D separation**: D(x) - D(G(z)) staying near 1 over many steps: D tells
   every fake from every real image and G no longer learns from it.
 * **falling accuracy**: the judge's reading of G's images for their
-  conditions falling well below its best (only with a judge).
+  conditions falling well below its best (only with a judge). Readings are
+  the median of the last three epochs: early in a run an ACGAN's accuracy
+  swings by 0.2 from one epoch to the next (real CIFAR-10: 0.36, 0.60, 0.39,
+  0.47), and a single high epoch must not become the best a run is held to.
 
 Everything the trainer needs from the evaluation layer comes in through
 :class:`Judging`, plain callables, so the core never imports it.
@@ -20,6 +23,7 @@ Everything the trainer needs from the evaluation layer comes in through
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +64,8 @@ PIXEL_SIDE = 16
 SETTLE_STEPS = 100
 # A diversity share below this means G draws the same image for every z, whatever it showed before.
 DIVERSITY_FLOOR = 0.01
+# The judge's accuracy is read as the median of this many epochs (a collapse still shows within two).
+ACC_WINDOW = 3
 BEST_DIR = "best"
 BEST_INDEX = "index.json"
 
@@ -254,6 +260,8 @@ class AlarmDetector:
     _peak_div: float = 0.0
     _peak_div_epoch: int = 0
     _best_acc_epoch: int = 0
+    _acc_window: list = field(default_factory=list)
+    _best_acc_span: str = ""
     _last_step: int = 0
 
     @classmethod
@@ -307,10 +315,13 @@ class AlarmDetector:
                         {"diversity": div, "peak": peak, "peak_epoch": peak_epoch, "threshold": self.diversity},
                     )
                 )
-        acc = figures.get("judge_acc")
-        if acc is not None:
+        reading = figures.get("judge_acc")
+        if reading is not None:
+            self._acc_window = [*self._acc_window, (epoch, reading)][-ACC_WINDOW:]
+            acc = statistics.median(v for _, v in self._acc_window)
+            span = self._span()
             if self._best_acc is None or acc > self._best_acc:
-                self._best_acc, self._best_acc_epoch = acc, epoch
+                self._best_acc, self._best_acc_epoch, self._best_acc_span = acc, epoch, span
             if self.acc_drop > 0:
                 bad = armed and acc < self._best_acc - self.acc_drop
                 streak = self._per_epoch("accuracy", bad, epoch, step)
@@ -321,13 +332,23 @@ class AlarmDetector:
                             epoch,
                             step,
                             streak.since_epoch,
-                            f"the judge reads {acc:.2f} of G's images as their condition, down from "
-                            f"{self._best_acc:.2f} at epoch {self._best_acc_epoch} (a fall of more than "
-                            f"{self.acc_drop:g}) since epoch {streak.since_epoch}",
-                            {"judge_acc": acc, "best": self._best_acc, "best_epoch": self._best_acc_epoch},
+                            f"the judge reads {acc:.2f} of G's images as their condition ({span}), "
+                            f"down from {self._best_acc:.2f} ({self._best_acc_span}; a fall of more "
+                            f"than {self.acc_drop:g}) since epoch {streak.since_epoch}",
+                            {
+                                "judge_acc": acc,
+                                "reading": reading,
+                                "best": self._best_acc,
+                                "best_epoch": self._best_acc_epoch,
+                            },
                         )
                     )
         return alarms
+
+    def _span(self) -> str:
+        """How the current accuracy reading was taken: 'median of epochs 5-7' or 'epoch 1'."""
+        first, last = self._acc_window[0][0], self._acc_window[-1][0]
+        return f"epoch {last}" if first == last else f"median of epochs {first}-{last}"
 
     def step(self, epoch: int, step: int, d_x: float | None, d_g_z: float | None) -> list[RunAlarm]:
         """The alarm a step report raises: D's separation held above its threshold for long enough."""
