@@ -62,6 +62,8 @@ def _run_of(folder: Path) -> Path | None:
         return folder
     if folder.name in ("checkpoints", "snapshots", "samples") and (folder.parent / "config.json").is_file():
         return folder.parent
+    if folder.name == "best" and folder.parent.name == "checkpoints":  # the best generators the run kept
+        return _run_of(folder.parent)
     return None
 
 
@@ -79,7 +81,7 @@ def guard_output(out: str | Path, inputs=()) -> None:
     run = _run_of(target.parent)
     if run is None:
         return
-    if target.parent.name in ("checkpoints", "snapshots") and (target.suffix == ".pt" or target.exists()):
+    if target.parent.name in ("checkpoints", "snapshots", "best") and (target.suffix == ".pt" or target.exists()):
         raise StudioError(f"{out}: inside the checkpoints of run {run}; write the output outside the run's folders")
     kept = ("config.json", "metrics.jsonl", "pins.json", "notes.json")
     if target.exists() and (target.parent.name == "samples" or target.name in kept):

@@ -1,5 +1,7 @@
 """Training a dataset's judge and evaluating generators through the application layer."""
 
+import shutil
+
 import pytest
 from PIL import Image
 
@@ -96,6 +98,18 @@ def test_a_run_folder_names_its_last_checkpoint_and_ema(digits_run, tmp_path):
         generator_refs([digits_run.path.parent.parent])
     with pytest.raises(StudioError, match="no such checkpoint file"):
         generator_refs([tmp_path / "missing.pt"])
+
+
+def test_figures_of_a_kept_best_generator_go_to_its_run(digits_run, judge, tmp_path):
+    # A copy of the run whose checkpoints/best/ holds a generator, as score_every and keep_best leave it.
+    run = tmp_path / "run"
+    (run / "checkpoints" / "best").mkdir(parents=True)
+    shutil.copy(digits_run.path / "config.json", run / "config.json")
+    shutil.copy(digits_run.path / "snapshots" / "epoch_0001.pt", run / "checkpoints" / "best" / "epoch_0001_g.pt")
+    request = EvaluationRequest(metrics=("cond_acc",), n=20, judge_path=str(judge.path), device="cpu")
+    outcome = evaluate_generators([run / "checkpoints" / "best" / "epoch_0001_g.pt"], request)
+    assert outcome.saved_to == [run.resolve()]
+    assert {r["generator"] for r in load_results(run)} == {"real images", "epoch_0001_g.pt"}
 
 
 def test_evaluating_keeps_the_figures_in_the_run(digits_run, judge):

@@ -118,6 +118,7 @@ def test_outputs_never_overwrite_a_checkpoint_or_the_input(run, tmp_path):
         (other, [checkpoint], "inside the checkpoints of run"),
         (run.checkpoints_dir / "export.pt", [checkpoint], "inside the checkpoints of run"),
         (run.config_path, [checkpoint], "a file of run"),
+        (run.checkpoints_dir / "best" / "epoch_0001_g.pt", [checkpoint], "inside the checkpoints of run"),
     ]:
         with pytest.raises(StudioError, match=message):
             guard_output(out, inputs)
