@@ -67,23 +67,18 @@ def judging_for_run(config, dataset, device, log: Callable[[str], None] | None =
     def accuracy(images: torch.Tensor, labels: torch.Tensor) -> float:
         return float(headline(score_predictions(space, judge.logits(images), labels)))
 
+    fid_space = _fid_space(config, judge, device, say) if wants_scores else None
+
     def score(generator) -> dict[str, float]:
         from studio.eval.conditional import conditional_accuracy
 
         result = conditional_accuracy(generator, space, config.nz, judge, n=SCORE_IMAGES, dataset=dataset)
         figures = {"cond_acc": float(result.headline)}
-        if judge.has_features:
-            from studio.eval.quality import image_quality, judge_features
+        if fid_space is not None:
+            from studio.eval.quality import image_quality
 
             quality = image_quality(
-                generator,
-                space,
-                config.nz,
-                dataset,
-                judge_features(judge),
-                metrics=("fid",),
-                n=FID_IMAGES,
-                n_real=FID_REAL,
+                generator, space, config.nz, dataset, fid_space, metrics=("fid",), n=FID_IMAGES, n_real=FID_REAL
             )
             figures["fid"] = float(quality.metrics["fid"])
         return figures
@@ -92,6 +87,24 @@ def judging_for_run(config, dataset, device, log: Callable[[str], None] | None =
     what = "the judge's features" if features is not None else "16x16 pixels (the judge gives no features)"
     say(f"collapse alarm: diversity in {what}, accuracy read by {judge.name}")
     return Judging(judge.name, features, accuracy, score)
+
+
+def _fid_space(config, judge, device, say: Callable[[str], None]):
+    """The features the scores' FID is taken in: Inception's when asked and available, else the judge's."""
+    from studio.eval.quality import inception_features, judge_features
+
+    if config.score_features == "inception":
+        try:
+            space = inception_features(device=device, with_logits=False)
+        except StudioError as exc:
+            say(f"scores: FID in the judge's features, not Inception's ({exc})")
+        else:
+            say(
+                f"scores: FID in Inception features, {FID_IMAGES:,} generated against {FID_REAL:,} real images "
+                "(their features are computed at the first score and cached)"
+            )
+            return space
+    return judge_features(judge) if judge.has_features else None
 
 
 def run_alarms(run) -> list[dict]:

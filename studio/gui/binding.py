@@ -116,6 +116,7 @@ LABELS = {
     "score_every": "Score every",
     "keep_best": "Best generators kept",
     "best_by": "Best by",
+    "score_features": "FID of the scores in",
 }
 
 SUFFIXES = {

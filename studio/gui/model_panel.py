@@ -93,7 +93,7 @@ GROUPS = (
     ),
     (
         "Run health",
-        ("collapse_alarm", "on_alarm", "score_every", "keep_best", "best_by"),
+        ("collapse_alarm", "on_alarm", "score_every", "keep_best", "best_by", "score_features"),
         ("alarm_diversity", "alarm_d_gap", "alarm_d_steps", "alarm_acc_drop", "alarm_patience", "alarm_after"),
     ),
 )

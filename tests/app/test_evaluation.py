@@ -57,6 +57,30 @@ def judge(tmp_path_factory):
     return outcome
 
 
+def test_a_run_can_score_its_fid_in_inception_features(tmp_path, monkeypatch):
+    from helpers import tiny_config
+
+    from studio.app import run_health
+    from studio.core.models import build_models
+    from studio.data.dataset import load_dataset
+
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "cache"))  # a judge stored where runs look, this test's own
+    for name, n in (("SCORE_IMAGES", 20), ("FID_IMAGES", 12), ("FID_REAL", 16)):
+        monkeypatch.setattr(run_health, name, n)
+    train_judge(JudgeRequest("builtin:digits", size=200, epochs=1, width=8, device="cpu"))
+    config = tiny_config(family="acgan", dataset="builtin:digits", dataset_size=200, score_every=1)
+    dataset = load_dataset("builtin:digits", config.image_size, config.channels, 200)
+    g, _ = build_models(config, dataset.space)
+    figures = {}
+    for features in ("judge", "inception"):
+        said = []
+        judging = run_health.judging_for_run(config.replace(score_features=features), dataset, "cpu", said.append)
+        figures[features] = judging.score(g.eval())
+        assert ("Inception features" in " ".join(said)) == (features == "inception")
+    assert figures["judge"]["cond_acc"] == figures["inception"]["cond_acc"]
+    assert figures["inception"]["fid"] > 0 and figures["inception"]["fid"] != figures["judge"]["fid"]
+
+
 def test_a_judge_is_trained_stored_and_never_replaced_silently(judge):
     assert judge.path.parent == judge.plan.path.parent and judge.path.is_file()
     assert not judge.plan.stored_for_evaluation and judge.images == 200 and judge.epochs == 1
