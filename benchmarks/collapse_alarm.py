@@ -3,13 +3,17 @@
     python benchmarks/collapse_alarm.py acgan-digits --epochs 8 --size 3000
     python benchmarks/collapse_alarm.py acgan-digits --epochs 8 --size 3000 --ignore-z-from 4
     python benchmarks/collapse_alarm.py acgan-digits --epochs 8 --size 3000 --set d_lr=0.005
+    python benchmarks/collapse_alarm.py acgan-digits --epochs 8 --ignore-condition-from 5
 
 Prints, per epoch: D(x), D(G(z)), the steps D's separation has stayed above
 the alarm's threshold, the diversity share in the judge's features (when the
 dataset's judge is stored) and in 16x16 pixels, the judge's accuracy, and
 any alarm raised. ``--ignore-z-from E`` makes G ignore z from epoch E on
 (every noise vector replaced by one fixed vector), the collapse the alarm
-must see. The alarm only reports here (on_alarm none).
+must see. ``--ignore-condition-from E`` makes G draw every image with the
+condition of the first one from epoch E on (G stops following the condition:
+the judge's accuracy falls while diversity may not). The alarm only reports
+here (on_alarm none).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=0, help="dataset_size (0: the set's default)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
     p.add_argument("--ignore-z-from", type=int, default=0, metavar="E")
+    p.add_argument("--ignore-condition-from", type=int, default=0, metavar="E")
     p.add_argument("--no-judge", action="store_true", help="measure in pixels only")
     args = p.parse_args()
 
@@ -57,7 +62,7 @@ def main() -> None:
     judging = None if args.no_judge else judging_for_run(config, dataset, device, print)
     pixels = HealthProbe(dataset, dataset.space, config.nz, None, seed=config.seed)
     run = RunDirectory.create(tempfile.mkdtemp(prefix="collapse-"), config, run_id="run")
-    state = {"ignore": False}
+    state = {"ignore": False, "ignore_condition": False}
     holder = {}
 
     def on_event(event) -> None:
@@ -67,7 +72,11 @@ def main() -> None:
 
             def same_z(module, inputs):
                 z, cond = inputs
-                return (fixed.expand_as(z).contiguous(), cond) if state["ignore"] else None
+                if state["ignore"]:
+                    z = fixed.expand_as(z).contiguous()
+                if state["ignore_condition"] and len(cond):
+                    cond = cond[:1].expand_as(cond).contiguous()
+                return z, cond
 
             g.register_forward_pre_hook(same_z)
             print(
@@ -88,6 +97,8 @@ def main() -> None:
             )
             if args.ignore_z_from and event.epoch + 1 >= args.ignore_z_from:
                 state["ignore"] = True
+            if args.ignore_condition_from and event.epoch + 1 >= args.ignore_condition_from:
+                state["ignore_condition"] = True
         elif isinstance(event, RunAlarm):
             print(f"  ALARM ({event.kind}) at epoch {event.epoch}: {event.message}", flush=True)
 

@@ -12,9 +12,17 @@ given). These are the commands the README's evaluation table comes from;
 everything runs through the command-line studio, in subprocesses.
 
 Sets: digits, faces, shapes (scored on i-CLEVR's test.json and new_test.json
-from ``--data``), mnist and anime (real data from ``--data``, by default
-``../shared/data`` beside the repository). ``--preset`` trains a set with
-another preset: ``anime --preset acgan-anime-hair-eyes``.
+from ``--data``), mnist, fashion, cifar10 (CIFAR-10's test images as a folder)
+and anime (real data from ``--data``, by default ``../shared/data`` beside the
+repository). ``--preset`` trains a set with another preset: ``anime --preset
+acgan-anime-hair-eyes``.
+
+``--epochs N`` trains a fixed budget (N epochs) instead of ``--minutes``.
+``--best K`` has the run score itself every ``--score-every`` epochs and keep
+its best generators (``score_every``, ``keep_best``), then adds the best one
+and the average of the best K to the table. ``--inception N`` also scores the
+generators in Inception features (FID, KID, precision, recall, density,
+coverage with N generated images), the literature's measures.
 """
 
 from __future__ import annotations
@@ -46,6 +54,8 @@ SETS = {
     ),
     "faces": ("acgan-hair-eyes", None, lambda data: []),
     "mnist": ("acgan-mnist", lambda data: f"mnist:{data}", lambda data: []),
+    "fashion": ("acgan-fashion-mnist", lambda data: f"fashion-mnist:{data}", lambda data: []),
+    "cifar10": ("acgan-cifar10-real", lambda data: f"folder:{data / 'cifar10-test'}", lambda data: []),
     "anime": ("cgan-anime-hair-eyes", lambda data: f"table:{data / 'anime-faces' / 'tags.csv'}", lambda data: []),
 }
 
@@ -69,6 +79,8 @@ def table(rows: list[dict]) -> str:
         # Scored on a conditions file: "test.json x 63" (the file, repeated to N images).
         source = conditions.split(" x ")[0]
         metric = row["metric"] + (f" [{Path(source).name}]" if source.endswith(".json") else "")
+        if str(row.get("feature_space") or "").startswith("inception"):
+            metric += " [inc]"
         if metric not in columns:
             columns.append(metric)
         cells.setdefault(row["generator"], {})[metric] = row["value"]
@@ -84,7 +96,9 @@ def table(rows: list[dict]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="+", choices=sorted(SETS))
-    parser.add_argument("--minutes", type=float, default=20.0, help="training time of each set (default 20)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--minutes", type=float, default=20.0, help="training time of each set (default 20)")
+    budget.add_argument("--epochs", type=int, help="train this many epochs instead of a time budget")
     parser.add_argument("--last", type=int, default=5, help="epoch checkpoints to average (default 5)")
     parser.add_argument("--n", type=int, default=2000, help="images per generator (default 2000)")
     parser.add_argument(
@@ -95,6 +109,12 @@ def main() -> int:
     )
     parser.add_argument("--work", type=Path, help="where the projects go (default: a temporary folder)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--best", type=int, default=0, help="keep the best K generators by the run's own score")
+    parser.add_argument("--score-every", type=int, default=2, help="epochs between the run's scores (with --best)")
+    parser.add_argument("--best-by", default="cond_acc", choices=("cond_acc", "fid"), help="score ranking the best")
+    parser.add_argument(
+        "--inception", type=int, default=0, metavar="N", help="also score in Inception features, N generated images"
+    )
     parser.add_argument(
         "--preset",
         help="train every set named with this preset instead of its own (e.g. anime --preset acgan-anime-hair-eyes)",
@@ -119,7 +139,7 @@ def main() -> int:
             "--preset",
             preset,
             "--set",
-            "epochs=100000",
+            f"epochs={args.epochs or 100000}",
             "--set",
             "checkpoint_every=1",
             "--set",
@@ -127,34 +147,56 @@ def main() -> int:
         ]
         if dataset is not None:
             setup += ["--dataset", dataset(data)]
+        if args.best:
+            setup += ["--set", f"score_every={args.score_every}", "--set", f"keep_best={args.best}"]
+            setup += ["--set", f"best_by={args.best_by}"]
         for change in args.set:
             setup += ["--set", change]
         studio(*setup)
         started = time.perf_counter()
-        out = studio("train", str(project), "--quiet", "--minutes", f"{args.minutes:g}", "--device", args.device)
+        limit = [] if args.epochs else ["--minutes", f"{args.minutes:g}"]
+        out = studio("train", str(project), "--quiet", *limit, "--device", args.device)
+        alarms = [line for line in out.splitlines() if line.startswith("ALARM")]
         seconds = time.perf_counter() - started
         epochs = [line for line in out.splitlines() if line.startswith("epoch ")]
         (run,) = sorted((project / "runs").iterdir())
         if min(args.last, len(epochs)) >= 2:
             studio("average", str(run), "--last", str(min(args.last, len(epochs))))
-        studio(
-            "evaluate",
-            str(run),
-            "--metrics",
-            "cond_acc,fid",
-            "--n",
-            str(args.n),
-            "--quiet",
-            "--device",
-            args.device,
-            *extra(data),
-        )
+        best = []
+        if args.best:
+            kept = sorted((run / "checkpoints" / "best").glob("*.pt"))
+            if len(kept) >= 2:
+                studio("average", str(run), "--best", str(len(kept)))
+            index = run / "checkpoints" / "best" / "index.json"
+            if index.is_file():
+                from studio.core.monitor import best_paths
+
+                best = [str(best_paths(run / "checkpoints", 1)[0])]
+        for features, metrics, n in (("judge", "cond_acc,fid", args.n), ("inception", "fid,kid,prdc", args.inception)):
+            if n:
+                studio(
+                    "evaluate",
+                    str(run),
+                    *best,
+                    "--features",
+                    features,
+                    "--metrics",
+                    metrics,
+                    "--n",
+                    str(n),
+                    "--quiet",
+                    "--device",
+                    args.device,
+                    *extra(data),
+                )
+        budget = f"{args.epochs} epochs" if args.epochs else f"{args.minutes:g} min"
         print(
-            f"== {name}: preset {preset}, {args.minutes:g} min of training ({seconds:.0f} s with loading), "
+            f"== {name}: preset {preset}, {budget} of training ({seconds:.0f} s with loading), "
             f"{len(epochs)} epochs; run {run}"
         )
         if epochs:
             print("   " + epochs[-1].split(" -> ")[0])
+        print(f"   alarms: {len(alarms)}" + "".join(f"\n   {line}" for line in alarms))
         print(table(load_results(run)), flush=True)
     return 0
 
