@@ -1,3 +1,4 @@
+import re
 from dataclasses import fields
 
 import pytest
@@ -70,6 +71,24 @@ def test_real_cifar10_preset_is_the_recipe_model_on_real_cifar10():
     real, recipe = load_preset("acgan-cifar10-real").config.to_dict(), load_preset("acgan-cifar10").config.to_dict()
     assert {k for k in real if real[k] != recipe[k]} == {"dataset"}
     assert real["dataset"] == "cifar10:~/data"
+
+
+def test_every_real_data_preset_states_its_figures_and_how_to_measure_them():
+    real = [p for p in list_presets() if not p.config.dataset.startswith("builtin:")]
+    assert len(real) >= 5
+    for preset in real:
+        assert "python -m studio evaluate" in preset.description or "python benchmarks/" in preset.description, (
+            preset.name
+        )
+        assert re.search(r"\b0\.\d\d", preset.description), f"{preset.name}: no measured figure"
+
+
+def test_fashion_mnist_preset_is_the_mnist_model_on_fashion_mnist():
+    # Its description quotes figures of this model; they hold only while it stays acgan-mnist's.
+    fashion, mnist = load_preset("acgan-fashion-mnist").config.to_dict(), load_preset("acgan-mnist").config.to_dict()
+    assert {k for k in fashion if fashion[k] != mnist[k]} == {"dataset", "epochs"}
+    assert fashion["dataset"] == "fashion-mnist:~/data" and fashion["epochs"] == 20
+    assert "python -m studio evaluate" in load_preset("acgan-fashion-mnist").description
 
 
 def test_dcgan_faces_preset_is_the_pytorch_tutorial_dcgan():
