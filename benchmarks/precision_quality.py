@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,17 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from preset_quality import studio  # noqa: E402  (the same one-command runner)
+
 from studio.eval.results import load_results  # noqa: E402
 
 PRECISIONS = ("float32", "bfloat16")
-
-
-def studio(*args: str) -> str:
-    """Run one command of the command-line studio; its output, or exit with it on failure."""
-    done = subprocess.run([sys.executable, "-m", "studio", *args], cwd=ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"python -m studio {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return done.stdout
 
 
 def figures(run: Path) -> dict[str, float]:

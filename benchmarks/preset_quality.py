@@ -37,6 +37,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from studio.core.monitor import best_index  # noqa: E402
+from studio.core.rundir import BEST_DIR  # noqa: E402
 from studio.eval.results import load_results  # noqa: E402
 
 # name -> (preset, dataset override or None, extra evaluate arguments given the data folder)
@@ -156,22 +158,18 @@ def main() -> int:
         started = time.perf_counter()
         limit = [] if args.epochs else ["--minutes", f"{args.minutes:g}"]
         out = studio("train", str(project), "--quiet", *limit, "--device", args.device)
-        alarms = [line for line in out.splitlines() if line.startswith("ALARM")]
         seconds = time.perf_counter() - started
+        alarms = [line for line in out.splitlines() if line.startswith("ALARM")]
         epochs = [line for line in out.splitlines() if line.startswith("epoch ")]
         (run,) = sorted((project / "runs").iterdir())
         if min(args.last, len(epochs)) >= 2:
             studio("average", str(run), "--last", str(min(args.last, len(epochs))))
         best = []
-        if args.best:
-            kept = sorted((run / "checkpoints" / "best").glob("*.pt"))
-            if len(kept) >= 2:
-                studio("average", str(run), "--best", str(len(kept)))
-            index = run / "checkpoints" / "best" / "index.json"
-            if index.is_file():
-                from studio.core.monitor import best_paths
-
-                best = [str(best_paths(run / "checkpoints", 1)[0])]
+        kept = best_index(run / "checkpoints")["entries"] if args.best else []
+        if len(kept) >= 2:
+            studio("average", str(run), "--best", str(len(kept)))
+        if kept:
+            best = [str(run / "checkpoints" / BEST_DIR / kept[0]["file"])]
         for features, metrics, n in (("judge", "cond_acc,fid", args.n), ("inception", "fid,kid,prdc", args.inception)):
             if n:
                 studio(

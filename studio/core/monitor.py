@@ -37,6 +37,7 @@ from studio.core import jsonio
 from studio.core.atomic import atomic_write_json
 from studio.core.checkpoint import save_checkpoint
 from studio.core.events import RunAlarm
+from studio.core.rundir import BEST_DIR
 from studio.core.snapshot import snapshot_state
 from studio.errors import CheckpointError, StudioError, one_line
 
@@ -66,7 +67,6 @@ SETTLE_STEPS = 100
 DIVERSITY_FLOOR = 0.01
 # The judge's accuracy is read as the median of this many epochs (a collapse still shows within two).
 ACC_WINDOW = 3
-BEST_DIR = "best"
 BEST_INDEX = "index.json"
 
 

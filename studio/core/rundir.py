@@ -34,7 +34,15 @@ from studio.core.atomic import atomic_write_json, atomic_write_text
 from studio.core.config import TrainConfig
 from studio.errors import RunBusyError, StudioError, StudioWarning
 
-__all__ = ["RunDirectory", "CheckpointInfo", "RunLock", "new_run_id", "guard_output"]
+__all__ = [
+    "RunDirectory",
+    "CheckpointInfo",
+    "RunLock",
+    "new_run_id",
+    "guard_output",
+    "run_of_generator_file",
+    "BEST_DIR",
+]
 
 # Temporary files of the trainer's own atomic writes (.epoch_0003.pt.abc123.tmp): a writer killed
 # mid-write leaves them behind; whoever next holds the run's lock removes them.
@@ -56,15 +64,25 @@ class CheckpointInfo:
         return self.step_in_epoch == 0
 
 
+# checkpoints/best/: the best generators a run keeps by its measured score (core/monitor.py).
+BEST_DIR = "best"
+
+
 def _run_of(folder: Path) -> Path | None:
-    """The run folder that ``folder`` is, or is the checkpoints/ or samples/ folder of."""
+    """The run folder that ``folder`` is, or is the checkpoints/ (or its best/), snapshots/ or samples/ folder of."""
     if (folder / "config.json").is_file() and (folder / "checkpoints").is_dir():
         return folder
+    if folder.name == BEST_DIR and folder.parent.name == "checkpoints":
+        folder = folder.parent
     if folder.name in ("checkpoints", "snapshots", "samples") and (folder.parent / "config.json").is_file():
         return folder.parent
-    if folder.name == "best" and folder.parent.name == "checkpoints":  # the best generators the run kept
-        return _run_of(folder.parent)
     return None
+
+
+def run_of_generator_file(path: str | Path) -> Path | None:
+    """The run a checkpoint, snapshot, average or kept best generator file belongs to, if it is in one."""
+    folder = Path(path).resolve().parent
+    return _run_of(folder) if folder.name in ("checkpoints", "snapshots", BEST_DIR) else None
 
 
 def guard_output(out: str | Path, inputs=()) -> None:
@@ -81,7 +99,7 @@ def guard_output(out: str | Path, inputs=()) -> None:
     run = _run_of(target.parent)
     if run is None:
         return
-    if target.parent.name in ("checkpoints", "snapshots", "best") and (target.suffix == ".pt" or target.exists()):
+    if target.parent.name in ("checkpoints", "snapshots", BEST_DIR) and (target.suffix == ".pt" or target.exists()):
         raise StudioError(f"{out}: inside the checkpoints of run {run}; write the output outside the run's folders")
     kept = ("config.json", "metrics.jsonl", "pins.json", "notes.json")
     if target.exists() and (target.parent.name == "samples" or target.name in kept):

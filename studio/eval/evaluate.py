@@ -16,7 +16,7 @@ import torch
 from studio.core.averaging import GeneratorRef, load_generator
 from studio.core.checkpoint import checkpoint_config, load_checkpoint
 from studio.core.conditions import ConditionSpace
-from studio.core.monitor import BEST_DIR
+from studio.core.rundir import run_of_generator_file
 from studio.errors import StudioError
 from studio.eval.cas import classification_accuracy_score
 from studio.eval.conditional import conditional_accuracy, load_conditions, real_accuracy
@@ -103,11 +103,7 @@ class EvaluationRequest:
 
 def run_of(ref: GeneratorRef) -> Path | None:
     """The run directory holding a checkpoint, snapshot, average or kept best generator, if it is one."""
-    parent = Path(ref.path).resolve().parent
-    if parent.name == BEST_DIR and parent.parent.name == "checkpoints":  # RUN/checkpoints/best/epoch_0016_ema.pt
-        parent = parent.parent
-    in_run = parent.name in ("checkpoints", "snapshots") and (parent.parent / "config.json").is_file()
-    return parent.parent if in_run else None
+    return run_of_generator_file(ref.path)
 
 
 def generator_ref(path: str | Path, ema: bool = False) -> GeneratorRef:
